@@ -1,0 +1,167 @@
+"""Value types of the decision engine. Units are in the names; all times are seconds on the
+caller's clock (the engine never reads one)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ObjectiveKind(StrEnum):
+    ENERGY = "energy"  # minimise joules per sample
+    TIME = "time"  # maximise throughput
+    BALANCED = "balanced"  # eta*E + (1-eta)*P_max*T, as in Zeus
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What "best" means for a job. ``eta`` is used only by ``balanced``."""
+
+    kind: ObjectiveKind = ObjectiveKind.ENERGY
+    eta: float = 0.5
+
+    @classmethod
+    def parse(cls, text: str) -> Objective:
+        """Parse ``energy``, ``time`` or ``balanced:<eta>`` (0 <= eta <= 1). Raises ValueError."""
+        t = text.strip().lower()
+        if t == "energy":
+            return cls(ObjectiveKind.ENERGY)
+        if t == "time":
+            return cls(ObjectiveKind.TIME)
+        if t.startswith("balanced:"):
+            raw = t.split(":", 1)[1]
+            try:
+                eta = float(raw)
+            except ValueError:
+                raise ValueError(f"balanced:<eta> needs a number for eta, got {raw!r}") from None
+            if not (0.0 <= eta <= 1.0) or math.isnan(eta):
+                raise ValueError(f"eta must be between 0 and 1, got {eta}")
+            return cls(ObjectiveKind.BALANCED, eta)
+        raise ValueError(f"objective must be energy, time or balanced:<eta>, got {text!r}")
+
+    def __str__(self) -> str:
+        if self.kind is ObjectiveKind.BALANCED:
+            return f"balanced:{self.eta:g}"
+        return self.kind.value
+
+
+class Quality(StrEnum):
+    """Whether a window may enter the fit. Only ``OK`` windows do; the rest are kept for the
+    record (and the reason a decision held) but never averaged in."""
+
+    OK = "ok"
+    WARMUP = "warmup"  # right after a resize: rendezvous, restart, cache warm-up
+    STALE = "stale"  # newest sample older than allowed
+    MISSING = "missing"  # some workers did not report
+    INVALID = "invalid"  # NaN, negative, absurd, or a counter reset inside the window
+
+
+@dataclass(frozen=True)
+class Window:
+    """One measurement window of a job at one degree.
+
+    ``energy_j`` is the energy the job drew in the window (from an energy counter when there is
+    one, else power integrated over time); ``source`` names where power came from (``nvml``,
+    ``rapl``, ``dcgm``, ``kepler``, ``estimate``, ``simulated`` ...) so that an estimate is never
+    passed off as a measurement.
+    """
+
+    start_s: float
+    end_s: float
+    replicas: int
+    throughput_sps: float
+    power_w: float
+    energy_j: float
+    samples: float
+    source: str = "unknown"
+    quality: Quality = Quality.OK
+    note: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job's bounds and goals. ``deadline_s`` is absolute, on the same clock as ``now_s``.
+    ``total_samples`` is the whole job's work; without it, budget and deadline cannot be
+    projected and the engine optimises the objective alone."""
+
+    min_replicas: int
+    max_replicas: int
+    objective: Objective = field(default_factory=Objective)
+    energy_budget_j: float | None = None  # for the remaining work, from the moment it was set
+    deadline_s: float | None = None
+    total_samples: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_replicas < 1:
+            raise ValueError(f"min_replicas must be >= 1, got {self.min_replicas}")
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(
+                f"max_replicas ({self.max_replicas}) must be >= min_replicas ({self.min_replicas})"
+            )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the job stands at ``now_s``."""
+
+    current_replicas: int
+    samples_done: float = 0.0
+    energy_used_j: float = 0.0
+
+
+class Reason(StrEnum):
+    """Machine-readable reason carried by every decision (HPA-style: becomes Events/conditions)."""
+
+    HOLD_OPTIMAL = "HoldOptimal"  # current degree is the best we know
+    HOLD_NOT_WORTH_IT = "HoldNotWorthIt"  # a better degree exists, saving < resize cost + margin
+    HOLD_WARMUP = "HoldWarmup"  # still inside the warm-up window after a resize
+    HOLD_NO_DATA = "HoldNoData"  # no valid window yet
+    HOLD_STALE = "HoldStale"  # newest window stale, missing workers or invalid
+    HOLD_NEAR_END = "HoldNearEnd"  # too little work left to repay any change
+    RESIZE_BETTER = "ResizeBetter"  # predicted saving over remaining work pays the resize
+    RESIZE_BOUNDS = "ResizeBounds"  # current degree is outside [min, max]
+    RESIZE_DEADLINE = "ResizeDeadline"  # needed to meet the deadline
+    RESIZE_BUDGET = "ResizeBudget"  # needed to stay within the energy budget
+    EXPLORE = "Explore"  # measure a neighbouring degree: it could change the decision
+    INFEASIBLE_DEADLINE = "InfeasibleDeadline"  # no degree meets the deadline: run fastest
+    INFEASIBLE_BUDGET = "InfeasibleBudget"  # no degree meets the budget: run min-energy
+
+
+@dataclass(frozen=True)
+class DegreePrediction:
+    """What the fitted models predict at one degree (with a one-sigma band on J/sample)."""
+
+    replicas: int
+    throughput_sps: float
+    power_w: float
+    energy_per_sample_j: float
+    energy_per_sample_sd_j: float = 0.0
+    measured: bool = False  # at least one OK window at this degree
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The engine's answer at ``now_s``. ``replicas`` is the target; equal to ``current`` on hold.
+
+    ``feasible`` is False when no degree meets the job's constraints (the reason says which);
+    ``saving_pct`` is the predicted objective saving over the remaining work, when resizing.
+    """
+
+    now_s: float
+    current: int
+    replicas: int
+    reason: Reason
+    message: str
+    feasible: bool = True
+    predicted: DegreePrediction | None = None  # at the target degree
+    saving_pct: float | None = None
+    predictions: tuple[DegreePrediction, ...] = ()
+
+    @property
+    def resize(self) -> bool:
+        return self.replicas != self.current
