@@ -12,8 +12,16 @@ Public API, used by the simulator, local mode and the operator:
 - :class:`Progress`: where the job is now (work done, energy used, current degree).
 - :class:`Decision`: the answer, with a machine-readable :class:`Reason`.
 - :class:`Controller`: observe windows, decide; its learned state is serialisable.
+- :class:`PolicyConfig`: the policy's knobs (resize downtime, margins, warm-up, ...).
+
+Inside, by role: ``history`` (which windows count, drift) -> ``fitting``/``models`` (USL,
+linear power, table; uncertainty) -> ``objectives``/``constraints`` -> ``policy`` (the
+numbered pipeline) with ``exploration``; ``controller`` ties them together, ``state`` is the
+checkpoint format. See docs/decision.md.
 """
 
+from autoscaler.decision.config import PolicyConfig
+from autoscaler.decision.controller import Controller
 from autoscaler.decision.types import (
     Decision,
     DegreePrediction,
@@ -27,11 +35,13 @@ from autoscaler.decision.types import (
 )
 
 __all__ = [
+    "Controller",
     "Decision",
     "DegreePrediction",
     "JobSpec",
     "Objective",
     "ObjectiveKind",
+    "PolicyConfig",
     "Progress",
     "Quality",
     "Reason",

@@ -1,0 +1,141 @@
+"""Budget and deadline, projected over the remaining work at every degree.
+
+Finishing the remaining R samples at degree n takes R/X(n) seconds and R·P(n)/X(n) joules,
+plus one resize (downtime at n's power, no progress) when n is not the current degree. A degree
+meets a constraint when that projection, inflated by ``constraint_safety``, fits in what is
+left. The budget left is ``energy_budget_j − progress.energy_used_j`` (the caller counts energy
+from when the budget was set); the time left is ``deadline_s − now_s``.
+
+When no degree can meet a constraint the job is infeasible and the engine still acts: for a
+deadline it runs the fastest degree (finish as early as possible), for a budget the
+minimum-energy degree (overrun as little as possible). It does so by swapping the objective
+(``fallback``: time, resp. energy) so that exploration and the pay-back test still apply.
+Without ``total_samples`` neither can be projected, and the decision says so instead of
+guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from autoscaler.decision.config import PolicyConfig
+from autoscaler.decision.models import Curve
+from autoscaler.decision.types import JobSpec, Objective, ObjectiveKind, Progress, Reason
+
+
+@dataclass(frozen=True)
+class ConstraintOutcome:
+    """Which degrees the objective may choose from, and whether the job is feasible."""
+
+    allowed: np.ndarray  # bool per grid degree
+    feasible: bool
+    reason: Reason | None  # INFEASIBLE_* when not feasible
+    message: str
+    binding: Reason | None = None  # RESIZE_DEADLINE / RESIZE_BUDGET when the current is excluded
+    remaining_samples: float | None = None
+    fallback: Objective | None = None  # what an infeasible job optimises instead
+    plausible: np.ndarray | None = None  # bool per degree: the mean projection meets them
+    caveat: str = ""  # said with every decision (e.g. constraints that cannot be projected)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One constraint per degree: met at the mean, surely (upper band), maybe (lower band)."""
+
+    meets: np.ndarray
+    sure: np.ndarray
+    maybe: np.ndarray
+
+    @classmethod
+    def absent(cls, size: int) -> _Check:
+        yes = np.ones(size, dtype=bool)
+        return cls(yes, yes, yes)
+
+    @classmethod
+    def of(cls, projected: np.ndarray, rel_sd: np.ndarray, limit: float, z: float) -> _Check:
+        return cls(
+            meets=projected <= limit,
+            sure=projected * (1.0 + z * rel_sd) <= limit,
+            maybe=projected * (1.0 - z * rel_sd) <= limit,
+        )
+
+
+def remaining_samples(spec: JobSpec, progress: Progress) -> float | None:
+    if spec.total_samples is None:
+        return None
+    return max(spec.total_samples - progress.samples_done, 0.0)
+
+
+def evaluate_constraints(
+    spec: JobSpec,
+    progress: Progress,
+    now_s: float,
+    throughput: Curve,
+    power: Curve,
+    cfg: PolicyConfig,
+) -> ConstraintOutcome:
+    """Filter the grid by budget and deadline; pick the fallback degree when none qualifies."""
+    grid = throughput.grid
+    everything = np.ones(grid.size, dtype=bool)
+    wants = spec.deadline_s is not None or spec.energy_budget_j is not None
+    left = remaining_samples(spec, progress)
+    if left is None:
+        caveat = "no total_samples: budget/deadline cannot be projected" if wants else ""
+        return ConstraintOutcome(everything, True, None, "unconstrained", caveat=caveat)
+    x = np.maximum(throughput.mean, 1e-12)
+    p = np.maximum(power.mean, 0.0)
+    rel_x = throughput.sd / x
+    rel_e = np.hypot(rel_x, power.sd / np.maximum(p, 1e-12))
+    is_current = grid == progress.current_replicas
+    resize_s = np.where(is_current, 0.0, cfg.resize_downtime_s)
+    time_s = (left / x + resize_s) * (1.0 + cfg.constraint_safety)
+    energy_j = (left * p / x + resize_s * p) * (1.0 + cfg.constraint_safety)
+    deadline = _Check.absent(grid.size)
+    budget = _Check.absent(grid.size)
+    parts: list[str] = []
+    if spec.deadline_s is not None:
+        time_left_s = spec.deadline_s - now_s
+        deadline = _Check.of(time_s, rel_x, time_left_s, cfg.constraint_z)
+        parts.append(f"{time_left_s:.0f} s to deadline")
+    if spec.energy_budget_j is not None:
+        budget_left_j = spec.energy_budget_j - progress.energy_used_j
+        budget = _Check.of(energy_j, rel_e, budget_left_j, cfg.constraint_z)
+        parts.append(f"{budget_left_j:.4g} J budget left")
+    meets_deadline, meets_budget = deadline.meets, budget.meets
+    meets = meets_deadline & meets_budget
+    # Hysteresis from the uncertainty: move to a degree only when its upper band meets the
+    # constraints; leave the current one only when its lower band breaks one.
+    allowed = (deadline.sure & budget.sure) | (is_current & deadline.maybe & budget.maybe)
+    if not allowed.any():
+        allowed = meets
+    summary = ", ".join(parts) if parts else "no constraints"
+    if allowed.any():
+        binding = None
+        if is_current.any() and not allowed[is_current][0]:
+            broken_deadline = not deadline.maybe[is_current][0]
+            binding = Reason.RESIZE_DEADLINE if broken_deadline else Reason.RESIZE_BUDGET
+        return ConstraintOutcome(
+            allowed, True, None, f"{int(allowed.sum())} degree(s) meet the constraints ({summary})",
+            binding=binding, remaining_samples=left, plausible=meets,
+        )
+    if not meets_deadline.any():
+        return ConstraintOutcome(
+            everything, False, Reason.INFEASIBLE_DEADLINE,
+            f"no degree meets the deadline ({summary}): running the fastest",
+            remaining_samples=left, fallback=Objective(ObjectiveKind.TIME),
+        )
+    if not meets_budget.any():
+        return ConstraintOutcome(
+            everything, False, Reason.INFEASIBLE_BUDGET,
+            f"no degree meets the budget ({summary}): running the min-energy degree",
+            remaining_samples=left, fallback=Objective(ObjectiveKind.ENERGY),
+        )
+    # Each constraint alone can be met but not both: the deadline wins, at least energy.
+    return ConstraintOutcome(
+        meets_deadline, False, Reason.INFEASIBLE_BUDGET,
+        f"deadline and budget cannot both be met ({summary}): meeting the deadline at least "
+        "energy",
+        remaining_samples=left, fallback=Objective(ObjectiveKind.ENERGY),
+    )

@@ -1,0 +1,76 @@
+"""Decision overhead: update + fit + decide for one job with a 200-window history.
+
+Builds a controller holding 200 steady-state windows (noisy USL throughput, linear power, over
+five degrees), then repeatedly observes one new window at the current degree and decides — the
+work the runtime does once per interval per job. Prints median and p95 milliseconds, for that
+steady loop (the fit is reused while new windows move no mean beyond a fraction of its standard
+error) and for a forced refit every time (the worst case: a new degree was just measured).
+
+    .venv/bin/python benchmarks/decision_overhead.py [--repetitions 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from autoscaler.decision import Controller, JobSpec, Objective, PolicyConfig, Progress, Window
+
+INTERVAL_S = 30.0
+
+
+def _window(rng: np.random.Generator, t_s: float, n: int, cv: float) -> Window:
+    x = 100.0 * n / (1 + 0.05 * (n - 1) + 0.002 * n * (n - 1)) * (1 + cv * rng.standard_normal())
+    p = (200.0 + 100.0 * n) * (1 + cv * rng.standard_normal())
+    return Window(t_s, t_s + INTERVAL_S, n, x, p, p * INTERVAL_S, x * INTERVAL_S, "simulated")
+
+
+def build(history: int, cv: float, seed: int) -> tuple[Controller, float, np.random.Generator]:
+    rng = np.random.default_rng(seed)
+    spec = JobSpec(1, 16, Objective.parse("energy"), total_samples=1e9)
+    ctl = Controller(spec, PolicyConfig())
+    degrees = [4, 5, 3, 6, 5]
+    t_s = 0.0
+    for i in range(history):
+        ctl.observe(_window(rng, t_s, degrees[min(i * len(degrees) // history, 4)], cv))
+        t_s += INTERVAL_S
+    return ctl, t_s, rng
+
+
+def measure(repetitions: int, history: int, cv: float, force_refit: bool) -> list[float]:
+    ctl, t_s, rng = build(history, cv, seed=1)
+    ctl.decide(t_s, Progress(5, 1e6))
+    times_ms: list[float] = []
+    for _ in range(repetitions):
+        window = _window(rng, t_s, 5, cv)
+        t_s += INTERVAL_S
+        if force_refit:
+            ctl._fit = None  # benchmark-only: drop the cached fit to time a full refit
+        start = time.perf_counter()
+        ctl.observe(window)
+        ctl.decide(t_s, Progress(5, 1e6))
+        times_ms.append((time.perf_counter() - start) * 1e3)
+    return times_ms
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repetitions", type=int, default=2000)
+    parser.add_argument("--history", type=int, default=200)
+    parser.add_argument("--cv", type=float, default=0.05, help="per-window noise")
+    args = parser.parse_args(argv)
+    print(f"decision overhead, {args.history}-window history, {args.repetitions} repetitions")
+    cases = (("update+fit+decide (steady loop)", False), ("forced refit every time", True))
+    for label, force in cases:
+        ms = sorted(measure(args.repetitions, args.history, args.cv, force))
+        p95 = ms[int(0.95 * (len(ms) - 1))]
+        print(f"  {label:34s} median {statistics.median(ms):.3f} ms   p95 {p95:.3f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
