@@ -1,0 +1,175 @@
+"""Runs one policy against a workload in simulated time.
+
+Each interval the job runs at its current degree under the true curves; the policy sees one
+window (truth plus measurement noise), then decides at the window's end. A resize costs
+``resize_downtime_s`` of zero throughput while drawing the *new* degree's power; windows that
+contain downtime are marked ``Quality.WARMUP`` (the policy must not fit them). The job ends
+exactly when ``total_samples`` are done: the last interval is cut short, so no energy is charged
+past the end. No wall clock is read anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from autoscaler.decision.types import Decision, Progress, Quality, Window
+from autoscaler.sim.workload import Workload
+
+
+class Policy(Protocol):
+    """What the engine drives: the decision engine's ``Controller`` and every baseline."""
+
+    def observe(self, window: Window) -> None: ...
+
+    def note_resize(self, replicas: int, now_s: float) -> None: ...
+
+    def decide(self, now_s: float, progress: Progress) -> Decision: ...
+
+
+class SimulationError(RuntimeError):
+    """The policy broke the rules (left [min, max]) or the run cannot finish."""
+
+
+@dataclass(frozen=True)
+class TrajectoryPoint:
+    """One window of a run: its start, degree, and the *true* mean throughput and power."""
+
+    t_s: float
+    replicas: int
+    throughput_sps: float
+    power_w: float
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one policy's run cost, and how it got there."""
+
+    policy: str
+    energy_j: float
+    time_s: float
+    resizes: int
+    final_replicas: int
+    trajectory: tuple[TrajectoryPoint, ...]
+    reasons: dict[str, int] = field(default_factory=dict)  # decision reason -> count
+    reported_infeasible: bool = False  # the policy's last decision said "infeasible"
+
+
+@dataclass
+class _State:
+    t_s: float = 0.0
+    samples_done: float = 0.0
+    energy_j: float = 0.0
+    downtime_left_s: float = 0.0
+
+
+def run_policy(
+    workload: Workload,
+    policy: Policy,
+    *,
+    name: str,
+    start_replicas: int,
+    min_replicas: int,
+    max_replicas: int,
+    interval_s: float,
+    seed: int,
+) -> RunResult:
+    """Simulate the whole job under ``policy``; deterministic for a given ``seed``."""
+    rng = np.random.default_rng(seed)
+    total = workload.total_samples
+    st = _State()
+    n = start_replicas
+    resizes = 0
+    trajectory: list[TrajectoryPoint] = []
+    reasons: Counter[str] = Counter()
+    infeasible = False
+    max_windows = _window_limit(workload, min_replicas, max_replicas, interval_s)
+
+    while st.samples_done < total:
+        if len(trajectory) >= max_windows:
+            raise SimulationError(
+                f"{name}: job not finished after {max_windows} windows (resizing without progress?)"
+            )
+        start_s, samples0, energy0 = st.t_s, st.samples_done, st.energy_j
+        had_downtime = st.downtime_left_s > 0
+        _advance(workload, st, n, interval_s)
+        duration_s = st.t_s - start_s
+        true_x = (st.samples_done - samples0) / duration_s
+        true_p = (st.energy_j - energy0) / duration_s
+        trajectory.append(TrajectoryPoint(start_s, n, true_x, true_p))
+        if st.samples_done >= total:
+            break
+        meas_x, meas_p = workload.noisy(rng, true_x, true_p)
+        policy.observe(
+            Window(
+                start_s=start_s,
+                end_s=st.t_s,
+                replicas=n,
+                throughput_sps=meas_x,
+                power_w=meas_p,
+                energy_j=meas_p * duration_s,
+                samples=meas_x * duration_s,
+                source="simulated",
+                quality=Quality.WARMUP if had_downtime else Quality.OK,
+                note="includes resize downtime" if had_downtime else "",
+            )
+        )
+        decision = policy.decide(st.t_s, Progress(n, st.samples_done, st.energy_j))
+        reasons[decision.reason.value] += 1
+        infeasible = not decision.feasible
+        if decision.replicas != n:
+            if not min_replicas <= decision.replicas <= max_replicas:
+                raise SimulationError(
+                    f"{name}: asked for {decision.replicas} replicas, outside "
+                    f"[{min_replicas}, {max_replicas}] ({decision.reason}: {decision.message})"
+                )
+            n = decision.replicas
+            resizes += 1
+            st.downtime_left_s = workload.resize_downtime_s
+            policy.note_resize(n, st.t_s)
+
+    return RunResult(
+        policy=name,
+        energy_j=st.energy_j,
+        time_s=st.t_s,
+        resizes=resizes,
+        final_replicas=n,
+        trajectory=tuple(trajectory),
+        reasons=dict(sorted(reasons.items())),
+        reported_infeasible=infeasible,
+    )
+
+
+def _advance(workload: Workload, st: _State, n: int, interval_s: float) -> None:
+    """Run one interval (or less, if the job ends) at degree ``n``; mutates ``st``."""
+    total = workload.total_samples
+    left_s = interval_s
+    if st.downtime_left_s > 0:
+        d = min(st.downtime_left_s, left_s)
+        st.energy_j += workload.segment_at(st.samples_done).power(n) * d
+        st.t_s += d
+        st.downtime_left_s -= d
+        left_s -= d
+    while left_s > 0 and st.samples_done < total:
+        seg = workload.segment_at(st.samples_done)
+        x, p = seg.throughput(n), seg.power(n)
+        end = min(seg.end_samples, total)
+        to_end_s = (end - st.samples_done) / x
+        if to_end_s <= left_s:  # cross a phase boundary or finish the job inside this interval
+            d, st.samples_done = to_end_s, end
+        else:
+            d = left_s
+            st.samples_done += x * d
+        st.energy_j += p * d
+        st.t_s += d
+        left_s -= d
+
+
+def _window_limit(workload: Workload, lo: int, hi: int, interval_s: float) -> int:
+    """A generous cap on windows: 20x the slowest possible run, so a livelock cannot hang."""
+    slowest_sps = min(seg.throughput(n) for seg in workload.segments for n in range(lo, hi + 1))
+    return 20 * math.ceil(workload.total_samples / slowest_sps / interval_s) + 10_000
