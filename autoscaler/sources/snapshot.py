@@ -1,0 +1,56 @@
+"""What a source reads at one instant: per-worker cumulative counters (a *snapshot*).
+
+Two snapshots of the same job make a window (``windows.compute_window``). Keeping the raw
+counters — not rates — at the boundary is what lets the window maths see a counter reset, a worker
+that vanished or a series that stopped updating, instead of averaging them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# (device, source): a physical device and where its joules come from. Devices are counted once
+# per window even when several workers report the same one (a shared CPU package).
+SeriesKey = tuple[str, str]
+
+
+class SourceError(Exception):
+    """A source could not read (endpoint down, Prometheus error, bad response). Wraps the cause;
+    the runtime holds the decision and retries next interval."""
+
+
+@dataclass(frozen=True)
+class WorkerSnapshot:
+    """One worker's counters at one instant.
+
+    ``worker`` identifies the worker across snapshots (scrape endpoint, or pod name).
+    ``energy_j`` maps (device, source) to cumulative joules; ``power_w`` holds sampled power
+    gauges, used only for devices without an energy counter. ``read_at_s`` is when the values
+    were sampled (scrape time), on the same clock as ``Snapshot.at_s``; ``None`` = at the
+    snapshot's instant. ``start_time_s`` changes when the worker restarted (its counters reset).
+    """
+
+    worker: str
+    samples: float
+    energy_j: Mapping[SeriesKey, float] = field(default_factory=dict)
+    power_w: Mapping[SeriesKey, float] = field(default_factory=dict)
+    read_at_s: float | None = None
+    start_time_s: float | None = None
+    world_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """All of one job's workers at ``at_s`` (seconds, the caller's clock). ``errors`` says why
+    expected workers are absent (endpoint refused, timed out); the window's note repeats it."""
+
+    at_s: float
+    workers: Mapping[str, WorkerSnapshot]
+    errors: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls, at_s: float, workers: list[WorkerSnapshot], errors: tuple[str, ...] = ()
+    ) -> Snapshot:
+        return cls(at_s, {w.worker: w for w in workers}, errors)
