@@ -1,0 +1,202 @@
+"""``energy-autoscaler local [options] -- <training command…>``
+
+Runs an elastic PyTorch training command under torchrun on this machine, measures throughput
+and energy per sample at each degree, moves it to the degree best for the objective, and ends
+with a report (``report.json``, ``report.png``) and a short summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from autoscaler.cli.errors import UserError
+
+if TYPE_CHECKING:
+    from autoscaler.runtime.local_settings import LocalSettings
+
+HELP = "run an elastic PyTorch job here and keep it at its energy-optimal degree"
+
+EPILOG = """examples:
+  energy-autoscaler local -- python examples/train_elastic.py --total-samples 2000000
+  energy-autoscaler local --max 4 --objective balanced:0.5 --budget 50kJ --deadline 10m \\
+      --interval 5 -- python train.py --checkpoint ckpt.pt
+  energy-autoscaler local --dry-run -- python train.py      # recommend only, never resize
+
+The training command must checkpoint and resume on SIGTERM (see examples/train_elastic.py)
+and call autoscaler.worker.Reporter.step() once per step. Energy comes from what the workers'
+reporters can read: NVML, RAPL, else an estimate from CPU time (labelled 'estimate')."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument(
+        "--min",
+        metavar="N",
+        type=int,
+        default=1,
+        dest="min_replicas",
+        help="fewest workers (default 1)",
+    )
+    parser.add_argument(
+        "--max",
+        metavar="N",
+        type=int,
+        default=4,
+        dest="max_replicas",
+        help="most workers (default 4)",
+    )
+    parser.add_argument(
+        "--start",
+        metavar="N",
+        type=int,
+        default=None,
+        dest="start_replicas",
+        help="workers to start with (default --min)",
+    )
+    parser.add_argument(
+        "--objective",
+        metavar="OBJECTIVE",
+        default="energy",
+        help="energy (least J/sample, default), time, or balanced:<eta 0..1>",
+    )
+    parser.add_argument(
+        "--budget",
+        metavar="ENERGY",
+        default=None,
+        help="energy budget for the job, e.g. 50kJ, 0.1kWh (bare number: J)",
+    )
+    parser.add_argument(
+        "--deadline",
+        metavar="DURATION",
+        default=None,
+        help="finish within this long from now: seconds or e.g. 10m, 1h30m",
+    )
+    parser.add_argument(
+        "--total-samples",
+        metavar="N",
+        type=float,
+        default=None,
+        help="the job's total work in samples (lets the engine project "
+        "budget, deadline and whether a resize still pays)",
+    )
+    parser.add_argument(
+        "--interval",
+        metavar="DURATION",
+        default="10",
+        help="seconds per measurement window and decision (default 10; accepts 10s, 1m)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="never resize: only show the recommendation"
+    )
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        dest="report_dir",
+        help="report directory (default ./autoscale-report-<timestamp>/)",
+    )
+    parser.add_argument(
+        "--no-overlap",
+        dest="overlap",
+        action="store_false",
+        help="resize by a plain stop + restart (default: start the new degree while the old "
+        "one still trains; training pauses only for the hand-over)",
+    )
+    parser.add_argument(
+        "--live",
+        dest="live",
+        action="store_true",
+        default=None,
+        help="always redraw the live view (default: only on a terminal)",
+    )
+    parser.add_argument(
+        "--no-live",
+        dest="live",
+        action="store_false",
+        help="one log line per decision, even on a terminal",
+    )
+    parser.add_argument(
+        "train_command",  # not "command": the dispatcher's sub-command name lives there
+        metavar="-- COMMAND",
+        nargs=argparse.REMAINDER,
+        help="-- then the training command, e.g. python train.py ...",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> LocalSettings:
+    """Flags → ``LocalSettings``; every mistake becomes a one-line :class:`UserError`."""
+    from autoscaler.decision.types import Objective
+    from autoscaler.runtime.local_settings import LocalSettings, parse_duration_s, parse_energy_j
+
+    command = list(args.train_command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise UserError(
+            "no training command: put it after '--', e.g. "
+            "energy-autoscaler local -- python examples/train_elastic.py"
+        )
+    if shutil.which(command[0]) is None and not Path(command[0]).exists():
+        raise UserError(f"training command not found: {command[0]!r}")
+    try:
+        objective = Objective.parse(args.objective)
+    except ValueError as e:
+        raise UserError(f"--objective: {e}") from None
+    try:
+        budget_j = None if args.budget is None else parse_energy_j(args.budget)
+    except ValueError as e:
+        raise UserError(f"--budget: {e}") from None
+    try:
+        deadline_s = None if args.deadline is None else parse_duration_s(args.deadline)
+    except ValueError as e:
+        raise UserError(f"--deadline: {e}") from None
+    try:
+        interval_s = parse_duration_s(str(args.interval))
+    except ValueError as e:
+        raise UserError(f"--interval: {e}") from None
+    report_dir = args.report_dir or Path.cwd() / time.strftime("autoscale-report-%Y%m%d-%H%M%S")
+    try:
+        return LocalSettings(
+            command=tuple(command), min_replicas=args.min_replicas,
+            max_replicas=args.max_replicas, start_replicas=args.start_replicas,
+            objective=objective, energy_budget_j=budget_j, deadline_after_s=deadline_s,
+            total_samples=args.total_samples, interval_s=interval_s, dry_run=args.dry_run,
+            report_dir=report_dir, live=args.live, overlap_restarts=args.overlap,
+        )  # fmt: skip
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(x) for x in first["loc"])
+        where = _FLAG_OF.get(field, field) or "flags"
+        raise UserError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
+# LocalSettings field -> the flag a user typed, for validation messages.
+_FLAG_OF = {
+    "min_replicas": "--min",
+    "max_replicas": "--max",
+    "start_replicas": "--start",
+    "total_samples": "--total-samples",
+    "interval_s": "--interval",
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    from autoscaler.runtime.local import JobFailed, LocalRun
+
+    settings = settings_from_args(args)
+    local_run = LocalRun(settings)
+    try:
+        record = local_run.run()
+    except JobFailed as e:
+        print(f"energy-autoscaler local: error: {e}", file=sys.stderr)
+        return 1
+    return 130 if record.outcome == "interrupted" else 0

@@ -1,0 +1,212 @@
+"""What a local run learned, as data: ``report.json``, and the closing text summary.
+
+Pure: the loop fills a :class:`RunRecord`; :func:`build_report` turns it into a JSON-able dict
+(the plot in ``local_plot.py`` and the summary read only that dict, so a report on disk can
+be re-plotted). Energy figures always travel with their source label; energy drawn while the
+job restarts is not metered by the workers, and the report says so instead of guessing it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autoscaler.actuators.torchrun import ResizeEvent
+from autoscaler.decision.types import Decision, DegreePrediction, Quality, Window
+
+
+@dataclass
+class RunRecord:
+    """Everything the loop saw, in order. Times are unix seconds."""
+
+    command: list[str]
+    settings: dict[str, Any]
+    started_at_s: float
+    start_replicas: int
+    windows: list[Window] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    resizes: list[ResizeEvent] = field(default_factory=list)
+    predictions: tuple[DegreePrediction, ...] = ()
+    ended_at_s: float | None = None
+    final_replicas: int | None = None
+    outcome: str = "running"  # finished | interrupted | failed: <why>
+    samples_done: float = 0.0
+
+
+def _num(x: float | None) -> float | None:
+    """JSON has no NaN/inf: they become null."""
+    return None if x is None or not math.isfinite(x) else x
+
+
+def _window(w: Window) -> dict[str, Any]:
+    return {
+        "start_s": w.start_s, "end_s": w.end_s, "replicas": w.replicas,
+        "throughput_sps": _num(w.throughput_sps), "power_w": _num(w.power_w),
+        "energy_j": _num(w.energy_j), "samples": _num(w.samples), "source": w.source,
+        "quality": w.quality.value, "note": w.note,
+    }  # fmt: skip
+
+
+def _prediction(p: DegreePrediction) -> dict[str, Any]:
+    return {k: (_num(v) if isinstance(v, float) else v) for k, v in asdict(p).items()}
+
+
+def _decision(d: Decision) -> dict[str, Any]:
+    return {
+        "now_s": d.now_s, "current": d.current, "replicas": d.replicas,
+        "reason": d.reason.value, "message": d.message, "feasible": d.feasible,
+        "saving_pct": _num(d.saving_pct), "resize": d.resize,
+    }  # fmt: skip
+
+
+def measured_by_degree(windows: list[Window]) -> dict[int, dict[str, Any]]:
+    """Steady-state (OK) windows pooled per degree: J/sample = Σ energy / Σ samples."""
+    pooled: dict[int, dict[str, Any]] = {}
+    for w in windows:
+        if w.quality is not Quality.OK or not (w.samples > 0 and math.isfinite(w.energy_j)):
+            continue
+        p = pooled.setdefault(
+            w.replicas, {"windows": 0, "duration_s": 0.0, "samples": 0.0, "energy_j": 0.0,
+                         "sources": set()},
+        )  # fmt: skip
+        p["windows"] += 1
+        p["duration_s"] += w.duration_s
+        p["samples"] += w.samples
+        p["energy_j"] += w.energy_j
+        p["sources"].add(w.source)
+    out: dict[int, dict[str, Any]] = {}
+    for n, p in sorted(pooled.items()):
+        dur = p["duration_s"]
+        out[n] = {
+            "replicas": n, "windows": p["windows"], "duration_s": dur,
+            "throughput_sps": p["samples"] / dur if dur > 0 else None,
+            "power_w": p["energy_j"] / dur if dur > 0 else None,
+            "energy_per_sample_j": p["energy_j"] / p["samples"],
+            "source": "+".join(sorted(p["sources"])),
+        }  # fmt: skip
+    return out
+
+
+def energy_by_source(windows: list[Window]) -> dict[str, float]:
+    """Joules the workers reported over every window (steady or not), per source label."""
+    totals: dict[str, float] = {}
+    for w in windows:
+        if math.isfinite(w.energy_j) and w.energy_j >= 0:
+            totals[w.source] = totals.get(w.source, 0.0) + w.energy_j
+    return totals
+
+
+def _energy_per_sample_at(report: dict[str, Any], n: int) -> tuple[float | None, str]:
+    """J/sample at degree ``n``: measured if we have windows there, else the fitted value."""
+    measured = report["measured"].get(str(n))
+    if measured:
+        return measured["energy_per_sample_j"], "measured"
+    for p in report["predictions"]:
+        if p["replicas"] == n:
+            return p["energy_per_sample_j"], "predicted"
+    return None, "unknown"
+
+
+def build_report(rec: RunRecord) -> dict[str, Any]:
+    """The JSON document. Keys are stable: the tests and the plot read them."""
+    measured = measured_by_degree(rec.windows)
+    chosen = rec.final_replicas if rec.final_replicas is not None else rec.start_replicas
+    if rec.settings.get("dry_run") and rec.decisions:
+        chosen = rec.decisions[-1].replicas  # dry-run: the recommendation, not the degree run
+    latencies = [r.latency_s for r in rec.resizes if r.latency_s is not None and r.from_replicas]
+    downtimes = [r.downtime_s for r in rec.resizes if r.downtime_s is not None and r.from_replicas]
+    sources = sorted({w.source for w in rec.windows if w.source not in ("", "none")})
+    report: dict[str, Any] = {
+        "version": 1,
+        "command": rec.command,
+        "settings": rec.settings,
+        "started_at_s": rec.started_at_s,
+        "ended_at_s": rec.ended_at_s,
+        "wall_s": None if rec.ended_at_s is None else rec.ended_at_s - rec.started_at_s,
+        "outcome": rec.outcome,
+        "start_replicas": rec.start_replicas,
+        "chosen_replicas": chosen,
+        "samples_done": rec.samples_done,
+        "power_sources": sources,
+        "energy_j_by_source": energy_by_source(rec.windows),
+        "energy_note": "joules reported by the workers inside measurement windows; energy drawn "
+        "while the job restarts is not metered. source=estimate is CPU time x watts per core.",
+        "windows": [_window(w) for w in rec.windows],
+        "measured": {str(n): m for n, m in measured.items()},
+        "predictions": [_prediction(p) for p in rec.predictions],
+        "decisions": [_decision(d) for d in rec.decisions],
+        "resizes": [
+            {**asdict(r), "latency_s": _num(r.latency_s), "downtime_s": _num(r.downtime_s)}
+            for r in rec.resizes
+        ],
+        "resize_latency_median_s": _median(latencies),
+        "resize_downtime_median_s": _median(downtimes),
+    }
+    start_e, start_how = _energy_per_sample_at(report, rec.start_replicas)
+    chosen_e, chosen_how = _energy_per_sample_at(report, chosen)
+    report["energy_per_sample"] = {
+        "start_j": start_e, "start_basis": start_how,
+        "chosen_j": chosen_e, "chosen_basis": chosen_how,
+        "change_pct": None if not (start_e and chosen_e) else 100.0 * (chosen_e / start_e - 1.0),
+        "source": "+".join(sources) or "none",
+    }  # fmt: skip
+    return report
+
+
+def _median(xs: list[float]) -> float | None:
+    if not xs:
+        return None
+    s = sorted(xs)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
+
+
+def write_report_json(report: dict[str, Any], directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "report.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def summary_text(report: dict[str, Any], report_dir: Path) -> str:
+    """The closing lines: chosen degree, J/sample against the starting degree, where to look."""
+    e = report["energy_per_sample"]
+    lines = [
+        f"outcome: {report['outcome']}; {report['samples_done']:.0f} samples"
+        + (f" in {report['wall_s']:.0f} s" if report["wall_s"] is not None else "")
+    ]
+    verb = "recommended" if report["settings"].get("dry_run") else "chosen"
+    lines.append(
+        f"{verb} degree: {report['chosen_replicas']} worker(s) "
+        f"(started at {report['start_replicas']})"
+    )
+    if e["start_j"] and e["chosen_j"]:
+        lines.append(
+            f"energy per sample: {e['chosen_j'] * 1e3:.3f} mJ at {report['chosen_replicas']} "
+            f"({e['chosen_basis']}) vs {e['start_j'] * 1e3:.3f} mJ at "
+            f"{report['start_replicas']} ({e['start_basis']}): {e['change_pct']:+.1f}% "
+            f"[source: {e['source']}]"
+        )
+    else:
+        lines.append(f"energy per sample: not enough steady-state windows [source: {e['source']}]")
+    if report["measured"]:
+        per_degree = ", ".join(
+            f"{n}: {m['energy_per_sample_j'] * 1e3:.3f} mJ @ {m['throughput_sps']:,.0f}/s"
+            for n, m in report["measured"].items()
+        )
+        lines.append(f"measured per degree: {per_degree}")
+    if report["resize_latency_median_s"] is not None:
+        lines.append(
+            f"resize latency (decision -> first step), median: "
+            f"{report['resize_latency_median_s']:.1f} s (training paused "
+            f"{report['resize_downtime_median_s']:.1f} s) over "
+            f"{sum(1 for r in report['resizes'] if r['from_replicas'] and r['latency_s'])} "
+            "resize(s)"
+        )
+    lines.append(f"report: {report_dir / 'report.json'} and {report_dir / 'report.png'}")
+    return "\n".join(lines)

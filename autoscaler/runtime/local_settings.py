@@ -1,0 +1,114 @@
+"""Local mode's settings: one typed value, built once from the command line.
+
+Also the small parsers the flags need: energy with units (``50kJ``, ``0.1kWh``) and durations
+(``90``, ``10m``, ``1h30m``). They raise ``ValueError`` with a message that names the accepted
+forms; the CLI turns that into a one-line user error.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from autoscaler.decision.types import JobSpec, Objective
+
+_ENERGY_UNITS_J = {
+    "j": 1.0, "kj": 1e3, "mj": 1e6, "gj": 1e9,
+    "wh": 3600.0, "kwh": 3.6e6, "mwh": 3.6e9,
+}  # fmt: skip
+_DURATION_UNITS_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
+
+
+def parse_energy_j(text: str) -> float:
+    """``"50kJ"`` → 50000.0; a bare number is joules. Units: J, kJ, MJ, GJ, Wh, kWh, MWh
+    (case-insensitive; ``MJ`` is megajoules)."""
+    m = re.fullmatch(rf"\s*({_NUMBER})\s*([a-zA-Z]*)\s*", text)
+    if not m:
+        raise ValueError(
+            f"energy must be a number with an optional unit (50kJ, 0.1kWh), got {text!r}"
+        )
+    unit = m.group(3).lower() or "j"
+    if unit not in _ENERGY_UNITS_J:
+        raise ValueError(
+            f"unknown energy unit {m.group(3)!r} in {text!r}; use J, kJ, MJ, Wh or kWh"
+        )
+    value = float(m.group(1)) * _ENERGY_UNITS_J[unit]
+    if value <= 0:
+        raise ValueError(f"energy budget must be positive, got {text!r}")
+    return value
+
+
+def parse_duration_s(text: str) -> float:
+    """``"90"`` → 90.0 (seconds); ``"10m"``, ``"1h30m"``, ``"2.5h"``, ``"45s"``."""
+    t = text.strip().lower()
+    if re.fullmatch(_NUMBER, t):
+        value = float(t)
+    else:
+        parts = re.findall(rf"({_NUMBER})\s*([a-z]+)", t)
+        if not parts or re.sub(rf"({_NUMBER})\s*([a-z]+)", "", t).strip():
+            raise ValueError(f"duration must be seconds or like 10m, 1h30m, 45s; got {text!r}")
+        value = 0.0
+        for number, _digits, unit in parts:
+            if unit not in _DURATION_UNITS_S:
+                raise ValueError(f"unknown duration unit {unit!r} in {text!r}; use s, m, h or d")
+            value += float(number) * _DURATION_UNITS_S[unit]
+    if value <= 0:
+        raise ValueError(f"duration must be positive, got {text!r}")
+    return value
+
+
+class LocalSettings(BaseModel):
+    """Everything ``energy-autoscaler local`` needs; validated once, then read-only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command: tuple[str, ...] = Field(min_length=1)
+    min_replicas: int = Field(default=1, ge=1)
+    max_replicas: int = Field(default=4, ge=1)
+    start_replicas: int | None = None  # default: min_replicas
+    objective: Objective = Field(default_factory=Objective)
+    energy_budget_j: float | None = Field(default=None, gt=0)
+    deadline_after_s: float | None = Field(default=None, gt=0)  # relative to the start of the run
+    total_samples: float | None = Field(default=None, gt=0)
+    interval_s: float = Field(default=10.0, gt=0)
+    dry_run: bool = False
+    report_dir: Path
+    # First guess of a resize's cost; the loop replaces it with the measured median latency.
+    resize_downtime_s: float = Field(default=10.0, ge=0)
+    # Pause after the first step at a new degree before measuring (engine warm-up).
+    settle_s: float = Field(default=1.0, ge=0)
+    stop_grace_s: float = Field(default=40.0, gt=0)
+    start_timeout_s: float = Field(default=180.0, gt=0)
+    live: bool | None = None  # None: redraw when stdout is a terminal
+    overlap_restarts: bool = True  # start the next degree while the old one trains
+
+    @model_validator(mode="after")
+    def _bounds(self) -> LocalSettings:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"--max ({self.max_replicas}) must be >= --min ({self.min_replicas})")
+        start = self.start_replicas
+        if start is not None and not self.min_replicas <= start <= self.max_replicas:
+            raise ValueError(
+                f"--start ({start}) must be within --min..--max "
+                f"({self.min_replicas}..{self.max_replicas})"
+            )
+        return self
+
+    @property
+    def first_replicas(self) -> int:
+        return self.start_replicas if self.start_replicas is not None else self.min_replicas
+
+    def job_spec(self, started_at_s: float) -> JobSpec:
+        """The decision engine's view; the deadline becomes absolute on the loop's clock."""
+        deadline = None if self.deadline_after_s is None else started_at_s + self.deadline_after_s
+        return JobSpec(
+            min_replicas=self.min_replicas,
+            max_replicas=self.max_replicas,
+            objective=self.objective,
+            energy_budget_j=self.energy_budget_j,
+            deadline_s=deadline,
+            total_samples=self.total_samples,
+        )

@@ -1,0 +1,72 @@
+"""Flag parsing for local mode: energy with units, durations, and the one-line user errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoscaler.runtime.local_settings import parse_duration_s, parse_energy_j
+
+
+@pytest.mark.parametrize(
+    ("text", "joules"),
+    [
+        ("5000", 5000.0),
+        ("50kJ", 50_000.0),
+        ("50 kj", 50_000.0),
+        ("1.5MJ", 1_500_000.0),
+        ("0.1kWh", 360_000.0),
+        ("2Wh", 7200.0),
+        ("250J", 250.0),
+        ("1e3", 1000.0),
+    ],
+)
+def test_energy_budget_accepts_joules_and_watt_hours(text: str, joules: float) -> None:
+    assert parse_energy_j(text) == pytest.approx(joules)
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("", "number"),
+        ("lots", "number"),
+        ("50kW", "unknown energy unit"),
+        ("0J", "positive"),
+        ("-5kJ", "number"),
+    ],
+)
+def test_energy_budget_rejects_nonsense_naming_the_accepted_forms(
+    text: str, complaint: str
+) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        parse_energy_j(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90", 90.0),
+        ("45s", 45.0),
+        ("10m", 600.0),
+        ("1h30m", 5400.0),
+        ("2.5h", 9000.0),
+        ("1d", 86400.0),
+        ("0.5", 0.5),
+    ],
+)
+def test_durations_accept_seconds_and_suffixes(text: str, seconds: float) -> None:
+    assert parse_duration_s(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("soon", "duration must be"),
+        ("10x", "unknown duration unit"),
+        ("0", "positive"),
+        ("10m garbage", "duration must be"),
+        ("", "duration must be"),
+    ],
+)
+def test_durations_reject_nonsense(text: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        parse_duration_s(text)
