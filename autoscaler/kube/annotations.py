@@ -1,0 +1,208 @@
+"""The annotation contract: what a job's owner writes, parsed into a :class:`JobSpec`.
+
+Pure and clock-free (``now`` is not needed: the deadline is returned as an absolute POSIX time,
+which *is* the operator's clock). Every problem names the annotation key and what is wrong, so
+the operator can put it verbatim into an ``InvalidAnnotation`` Warning Event and leave the job
+alone. Unknown keys under our prefix are errors too: a typo such as ``min-replica`` silently
+ignored would let the operator act on bounds the owner never meant.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from autoscaler.decision.types import JobSpec, Objective
+
+PREFIX = "energy-autoscaler.io/"
+
+ENABLED = "enabled"
+MODE = "mode"
+OBJECTIVE = "objective"
+MIN_REPLICAS = "min-replicas"
+MAX_REPLICAS = "max-replicas"
+ENERGY_BUDGET = "energy-budget"
+DEADLINE = "deadline"
+TOTAL_SAMPLES = "total-samples"
+RECOMMENDATION = "recommendation"  # written by the operator
+STATE = "state"  # written by the operator: learned model, versioned
+
+USER_KEYS = frozenset(
+    {ENABLED, MODE, OBJECTIVE, MIN_REPLICAS, MAX_REPLICAS, ENERGY_BUDGET, DEADLINE, TOTAL_SAMPLES}
+)
+OPERATOR_KEYS = frozenset({RECOMMENDATION, STATE})
+
+# Joules per unit. Spelled exactly as the contract lists them (SI prefixes are case-sensitive:
+# mJ would be millijoules, so "mj" is refused rather than guessed).
+ENERGY_UNITS_J: dict[str, float] = {
+    "J": 1.0,
+    "kJ": 1e3,
+    "MJ": 1e6,
+    "GJ": 1e9,
+    "Wh": 3600.0,
+    "kWh": 3.6e6,
+    "MWh": 3.6e9,
+}
+_ENERGY_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]+)\s*$")
+
+
+class Mode(StrEnum):
+    DRY_RUN = "dry-run"  # recommend only
+    ENFORCE = "enforce"  # resize through /scale
+
+
+class AnnotationError(ValueError):
+    """One bad annotation: ``key`` (full, with prefix) and ``problem`` (what is wrong)."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = PREFIX + key
+        self.problem = problem
+        super().__init__(f"{self.key}: {problem}")
+
+
+class InvalidAnnotations(ValueError):
+    """All problems found on one object, in key order; ``str()`` is the Event message."""
+
+    def __init__(self, errors: list[AnnotationError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+@dataclass(frozen=True)
+class JobAnnotations:
+    """A job's parsed opt-in: its mode and the spec the decision engine works with."""
+
+    mode: Mode
+    spec: JobSpec
+
+
+def is_enabled(annotations: Mapping[str, str]) -> bool:
+    """Whether the object opted in. Only the literal ``"true"`` counts (any case)."""
+    return annotations.get(PREFIX + ENABLED, "").strip().lower() == "true"
+
+
+def parse_energy_j(text: str) -> float:
+    """``"5 kWh"`` -> 1.8e7. Raises ValueError naming the accepted units."""
+    m = _ENERGY_RE.match(text)
+    units = ", ".join(ENERGY_UNITS_J)
+    if m is None or m.group(2) not in ENERGY_UNITS_J:
+        raise ValueError(f"needs a number with a unit ({units}), got {text!r}")
+    value = float(m.group(1)) * ENERGY_UNITS_J[m.group(2)]
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be a positive energy, got {text!r}")
+    return value
+
+
+def parse_rfc3339_s(text: str) -> float:
+    """RFC 3339 timestamp -> POSIX seconds. A timezone offset (or ``Z``) is required: a local
+    time would mean a different instant on every node."""
+    raw = text.strip()
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}", raw):
+        raise ValueError(f"needs an RFC 3339 timestamp like 2026-01-31T18:00:00Z, got {text!r}")
+    try:
+        when = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"is not a valid RFC 3339 timestamp: {text!r}") from None
+    if when.tzinfo is None:
+        raise ValueError(f"needs a timezone offset or Z (RFC 3339), got {text!r}")
+    return when.timestamp()
+
+
+def _positive_int(text: str) -> int:
+    raw = text.strip()
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
+        raise ValueError(f"must be a whole number >= 1, got {text!r}")
+    return int(raw)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def parse_job_annotations(
+    annotations: Mapping[str, str],
+    *,
+    current_replicas: int,
+    elastic_min: int | None = None,
+    elastic_max: int | None = None,
+) -> JobAnnotations:
+    """Parse an opted-in object's annotations into its mode and :class:`JobSpec`.
+
+    Bounds default to the PyTorchJob's ``elasticPolicy`` (``elastic_min``/``elastic_max``) and
+    otherwise to ``[1, current]``: without a stated upper bound the operator may shrink a job but
+    never grow it past what its owner asked for. Raises :class:`InvalidAnnotations`.
+    """
+    errors: list[AnnotationError] = []
+    ours = {k[len(PREFIX) :]: v for k, v in annotations.items() if k.startswith(PREFIX)}
+
+    for key in sorted(set(ours) - USER_KEYS - OPERATOR_KEYS):
+        known = ", ".join(sorted(USER_KEYS))
+        errors.append(AnnotationError(key, f"unknown annotation (known: {known})"))
+
+    enabled = ours.get(ENABLED, "").strip().lower()
+    if enabled not in ("true", "false"):
+        errors.append(AnnotationError(ENABLED, f'must be "true" or "false", got {enabled!r}'))
+
+    mode = Mode.DRY_RUN
+    if MODE in ours:
+        try:
+            mode = Mode(ours[MODE].strip().lower())
+        except ValueError:
+            errors.append(AnnotationError(MODE, f"must be dry-run or enforce, got {ours[MODE]!r}"))
+
+    objective = Objective()
+    if OBJECTIVE in ours:
+        try:
+            objective = Objective.parse(ours[OBJECTIVE])
+        except ValueError as e:
+            errors.append(AnnotationError(OBJECTIVE, str(e)))
+
+    def field(key: str, parse: Callable[[str], Any]) -> Any:
+        if key not in ours:
+            return None
+        try:
+            return parse(ours[key])
+        except ValueError as e:
+            errors.append(AnnotationError(key, str(e)))
+            return None
+
+    min_r: int | None = field(MIN_REPLICAS, _positive_int)
+    max_r: int | None = field(MAX_REPLICAS, _positive_int)
+    budget_j: float | None = field(ENERGY_BUDGET, parse_energy_j)
+    deadline_s: float | None = field(DEADLINE, parse_rfc3339_s)
+    total: float | None = field(TOTAL_SAMPLES, _positive_float)
+
+    lo = min_r if min_r is not None else max(1, elastic_min or 1)
+    hi = max_r if max_r is not None else (elastic_max or max(current_replicas, lo))
+    if lo > hi:
+        if max_r is not None or min_r is not None:
+            key = MAX_REPLICAS if max_r is not None else MIN_REPLICAS
+            origin = "" if min_r is not None and max_r is not None else " (other bound defaulted)"
+            errors.append(
+                AnnotationError(key, f"max-replicas {hi} is below min-replicas {lo}{origin}")
+            )
+        else:
+            hi = lo  # defaults only: an elasticPolicy minimum above the current size
+
+    if errors:
+        raise InvalidAnnotations(errors)
+    spec = JobSpec(
+        min_replicas=lo,
+        max_replicas=hi,
+        objective=objective,
+        energy_budget_j=budget_j,
+        deadline_s=deadline_s,
+        total_samples=total,
+    )
+    return JobAnnotations(mode=mode, spec=spec)

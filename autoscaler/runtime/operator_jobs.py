@@ -1,0 +1,195 @@
+"""One job's turn in a pass, without I/O: window in, decision, and a *plan* of writes out.
+
+Keeping the plan separate from its execution is what makes the request budget provable: a plan
+holds at most one annotation patch (recommendation and, when due, the learned state together),
+at most one resize, and only the Events whose content changed since the last one of their kind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from autoscaler.decision import Controller, Decision, JobSpec, Progress, Quality, Reason, Window
+from autoscaler.kube import annotations as ann
+from autoscaler.kube.events import EventReason, rfc3339
+from autoscaler.kube.kinds import ObjectRef
+from autoscaler.kube.state import JobMemory, encode
+
+STALE_QUALITIES = (Quality.STALE, Quality.MISSING, Quality.INVALID)
+
+
+@dataclass
+class TrackedJob:
+    """What the operator holds in memory for one opted-in job."""
+
+    ref: ObjectRef
+    controller: Controller
+    memory: JobMemory
+    mode: ann.Mode
+    inputs: str  # signature of the owner's annotations the spec was parsed from
+    next_due_s: float = 0.0
+    last_checkpoint_s: float = -math.inf
+    missed_windows: int = 0  # passes in a row without a window
+
+
+@dataclass
+class Plan:
+    """The writes one job wants this pass, in the order they must happen."""
+
+    job: TrackedJob
+    resource_version: str
+    seen_replicas: int
+    decision: Decision
+    window: Window | None
+    patch: dict[str, str | None] = field(default_factory=dict)
+    events: list[tuple[EventReason, str]] = field(default_factory=list)
+    resize_to: int | None = None
+    previous_resize: tuple[float | None, int | None] = (None, None)  # memory before this plan
+
+
+def inputs_signature(annotations: dict[str, str]) -> str:
+    """The owner's annotations (ours, minus what the operator writes), order-free."""
+    mine = {k: v for k, v in annotations.items()
+            if k.startswith(ann.PREFIX) and k[len(ann.PREFIX):] not in ann.OPERATOR_KEYS}
+    return json.dumps(mine, sort_keys=True)
+
+
+def recommendation_json(decision: Decision, spec: JobSpec, now_s: float) -> str:
+    """The ``recommendation`` annotation: exactly the contract's fields."""
+    p = decision.predicted
+    predicted = None if p is None else {
+        "energy_per_sample_j": _finite(p.energy_per_sample_j),
+        "throughput_sps": _finite(p.throughput_sps),
+        "power_w": _finite(p.power_w),
+    }
+    body = {
+        "replicas": decision.replicas,
+        "current": decision.current,
+        "reason": decision.reason.value,
+        "objective": str(spec.objective),
+        "predicted": predicted,
+        "saving_pct": None if decision.saving_pct is None else round(decision.saving_pct, 2),
+        "feasible": decision.feasible,
+        "updated": rfc3339(now_s),
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def _finite(x: float) -> float | None:
+    return round(x, 6) if math.isfinite(x) else None
+
+
+def absorb(job: TrackedJob, window: Window | None) -> None:
+    """Feed a new window to the model and the job's counters (each window counted once)."""
+    mem = job.memory
+    if window is None:
+        return
+    if mem.last_window_end_s is not None and window.end_s <= mem.last_window_end_s:
+        return
+    job.controller.observe(window)
+    mem.last_window_end_s = window.end_s
+    if window.quality is not Quality.INVALID:
+        mem.samples_done += max(0.0, window.samples)
+        mem.energy_used_j += max(0.0, window.energy_j)
+
+
+def confirm_resize(job: TrackedJob) -> None:
+    """/scale succeeded: the next windows are warm-up. Also used on restore, so a resize that
+    was recorded before a crash is known to the model even if its state predates it."""
+    mem = job.memory
+    if mem.last_resize_s is not None and mem.last_target is not None:
+        job.controller.note_resize(mem.last_target, mem.last_resize_s)
+
+
+def undo_resize(plan: Plan) -> None:
+    """/scale failed (or was not attempted): forget the planned resize."""
+    if plan.resize_to is not None:
+        plan.job.memory.last_resize_s, plan.job.memory.last_target = plan.previous_resize
+
+
+def budget_left_j(job: TrackedJob) -> float | None:
+    budget = job.controller.spec.energy_budget_j
+    return None if budget is None else budget - job.memory.energy_used_j
+
+
+def plan_job(job: TrackedJob, *, resource_version: str, seen_replicas: int, window: Window | None,
+             now_s: float, enforce: bool, checkpoint_every_s: float, source_name: str) -> Plan:
+    """Decide and plan the writes for one due job."""
+    absorb(job, window)
+    job.missed_windows = job.missed_windows + 1 if window is None else 0
+    mem = job.memory
+    spec = job.controller.spec
+    progress = Progress(seen_replicas, mem.samples_done, mem.energy_used_j)
+    decision = job.controller.decide(now_s, progress)
+    plan = Plan(job, resource_version, seen_replicas, decision, window)
+
+    if enforce and decision.resize and decision.replicas != seen_replicas:
+        # Recorded in the job's memory (and so in the state patch that precedes the resize);
+        # the model hears of it only once /scale succeeded (see ``confirm_resize``).
+        plan.previous_resize = (mem.last_resize_s, mem.last_target)
+        plan.resize_to = decision.replicas
+        mem.last_resize_s, mem.last_target = now_s, decision.replicas
+
+    _plan_events(plan, source_name)
+    plan.patch[ann.PREFIX + ann.RECOMMENDATION] = recommendation_json(decision, spec, now_s)
+    if plan.resize_to is not None or now_s - job.last_checkpoint_s >= checkpoint_every_s:
+        mem.controller = job.controller.to_state()
+        plan.patch[ann.PREFIX + ann.STATE] = encode(mem)
+    return plan
+
+
+def _changed(plan: Plan, reason: EventReason, signature: str, message: str) -> None:
+    """Queue an Event only when its signature differs from the last one of that reason."""
+    events = plan.job.memory.events
+    if events.get(reason.value, "") != signature:
+        events[reason.value] = signature
+        if signature:
+            plan.events.append((reason, message))
+
+
+def _plan_events(plan: Plan, source_name: str) -> None:
+    d, w, job = plan.decision, plan.window, plan.job
+    # A Recommendation Event only for a new *change* of size that is not being carried out right
+    # now (dry-run, or enforce held back): holding is in the annotation, a resize gets Resized.
+    advice = d.resize and plan.resize_to is None
+    _changed(plan, EventReason.RECOMMENDATION, f"{d.replicas}" if advice else "",
+             f"recommend {d.replicas} replicas (now {d.current}), {d.reason.value}: {d.message}")
+
+    stale, why = "", ""
+    if w is None and job.missed_windows >= 2:  # (one miss is normal: a source's first pass)
+        stale, why = "missing", f"no measurements for this job from {source_name}"
+    elif w is not None and w.quality in STALE_QUALITIES:
+        stale, why = w.quality.value, f"newest window is {w.quality.value}: {w.note or 'no detail'}"
+    elif d.reason is Reason.HOLD_STALE:
+        stale, why = "stale", d.message
+    _changed(plan, EventReason.METRICS_STALE, stale,
+             f"{why}; holding at {d.current} replicas" if stale else "")
+
+    left = budget_left_j(job)
+    risk = ""
+    spec = job.controller.spec
+    if left is not None:
+        remaining = None
+        if spec.total_samples is not None:
+            remaining = spec.total_samples - job.memory.samples_done
+        need = None
+        if d.predicted is not None and remaining is not None and remaining > 0:
+            need = d.predicted.energy_per_sample_j * remaining
+        if d.reason is Reason.INFEASIBLE_BUDGET or left <= 0 or (need is not None and need > left):
+            risk = "at-risk"
+            detail = f"need about {need:.3g} J" if need is not None else d.message
+            message = f"energy budget left {left:.3g} J; {detail}"
+    _changed(plan, EventReason.BUDGET_AT_RISK, risk, message if risk else "")
+
+
+def last_decided_s(annotations: dict[str, str]) -> float:
+    """When the job was last decided (its recommendation's ``updated``), or -inf. A restarted
+    or new leader keeps each job's cadence instead of deciding all of them at once, earlier
+    than the previous leader would have."""
+    try:
+        updated = json.loads(annotations[ann.PREFIX + ann.RECOMMENDATION])["updated"]
+        return ann.parse_rfc3339_s(str(updated))
+    except (KeyError, ValueError, TypeError):
+        return -math.inf
