@@ -216,20 +216,20 @@ def fit_throughput(
     """
     n = n.astype(float)
     free = min(n.size, 3)
-    coef, cov, fitted = robust_linear_fit(_usl_design(n)[:, :free], n / x, se / x, _usl_solve)
+    coef, cov, _fitted = robust_linear_fit(_usl_design(n)[:, :free], n / x, se / x, _usl_solve)
     full = np.zeros(3)
     full[:free] = coef
     if full[0] <= 0.0:  # a = 1/λ: zero only if every degree scaled "infinitely"; be neutral
         full[0] = float(np.mean(n / x))
     full[2] = min(full[2], _USL_MAX * full[0])  # κ ≤ 1 (σ ≤ 1 is solved for exactly)
-    lam, sigma, kappa = 1.0 / full[0], full[1] / full[0], full[2] / full[0]
+    lam, sigma, kappa = (float(v) for v in (1.0 / full[0], full[1] / full[0], full[2] / full[0]))
     ext = _extended(grid, n)
     d = _usl_design(ext)
     mean = usl_throughput_sps(ext, lam, sigma, kappa)
     # delta method: dX/d(m/X) = −X²/m
     var = np.einsum("ij,jk,ik->i", d[:, :free], cov, d[:, :free]) * (mean * mean / ext) ** 2
     params = {"lam": lam, "sigma": sigma, "kappa": kappa}
-    fitted_x = n / np.maximum(fitted, 1e-300)
+    fitted_x = usl_throughput_sps(n, lam, sigma, kappa)  # after the bound and fallback above
     return _finish("usl", params, 3 - free, free, ext, mean, var, grid, n, x, fitted_x, se, cfg)
 
 
