@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from autoscaler import units
 from autoscaler.decision.types import JobSpec, Objective
 
 PREFIX = "energy-autoscaler.io/"
@@ -36,20 +37,6 @@ USER_KEYS = frozenset(
     {ENABLED, MODE, OBJECTIVE, MIN_REPLICAS, MAX_REPLICAS, ENERGY_BUDGET, DEADLINE, TOTAL_SAMPLES}
 )
 OPERATOR_KEYS = frozenset({RECOMMENDATION, STATE})
-
-# Joules per unit. Spelled exactly as the contract lists them (SI prefixes are case-sensitive:
-# mJ would be millijoules, so "mj" is refused rather than guessed).
-ENERGY_UNITS_J: dict[str, float] = {
-    "J": 1.0,
-    "kJ": 1e3,
-    "MJ": 1e6,
-    "GJ": 1e9,
-    "Wh": 3600.0,
-    "kWh": 3.6e6,
-    "MWh": 3.6e9,
-}
-_ENERGY_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]+)\s*$")
-
 
 class Mode(StrEnum):
     DRY_RUN = "dry-run"  # recommend only
@@ -87,15 +74,8 @@ def is_enabled(annotations: Mapping[str, str]) -> bool:
 
 
 def parse_energy_j(text: str) -> float:
-    """``"5 kWh"`` -> 1.8e7. Raises ValueError naming the accepted units."""
-    m = _ENERGY_RE.match(text)
-    units = ", ".join(ENERGY_UNITS_J)
-    if m is None or m.group(2) not in ENERGY_UNITS_J:
-        raise ValueError(f"needs a number with a unit ({units}), got {text!r}")
-    value = float(m.group(1)) * ENERGY_UNITS_J[m.group(2)]
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"must be a positive energy, got {text!r}")
-    return value
+    """``"5 kWh"`` -> 1.8e7. A unit is required (see :mod:`autoscaler.units`)."""
+    return units.parse_energy_j(text)
 
 
 def parse_rfc3339_s(text: str) -> float:

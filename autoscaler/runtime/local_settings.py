@@ -12,33 +12,17 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from autoscaler import units
 from autoscaler.decision.types import JobSpec, Objective
 
-_ENERGY_UNITS_J = {
-    "j": 1.0, "kj": 1e3, "mj": 1e6, "gj": 1e9,
-    "wh": 3600.0, "kwh": 3.6e6, "mwh": 3.6e9,
-}  # fmt: skip
 _DURATION_UNITS_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
 
 
 def parse_energy_j(text: str) -> float:
-    """``"50kJ"`` → 50000.0; a bare number is joules. Units: J, kJ, MJ, GJ, Wh, kWh, MWh
-    (case-insensitive; ``MJ`` is megajoules)."""
-    m = re.fullmatch(rf"\s*({_NUMBER})\s*([a-zA-Z]*)\s*", text)
-    if not m:
-        raise ValueError(
-            f"energy must be a number with an optional unit (50kJ, 0.1kWh), got {text!r}"
-        )
-    unit = m.group(3).lower() or "j"
-    if unit not in _ENERGY_UNITS_J:
-        raise ValueError(
-            f"unknown energy unit {m.group(3)!r} in {text!r}; use J, kJ, MJ, Wh or kWh"
-        )
-    value = float(m.group(1)) * _ENERGY_UNITS_J[unit]
-    if value <= 0:
-        raise ValueError(f"energy budget must be positive, got {text!r}")
-    return value
+    """``--budget``: ``"50kJ"`` → 50000.0; a bare number is joules. Units as in
+    :data:`autoscaler.units.ENERGY_UNITS_J` (case-sensitive: ``MJ`` is megajoules)."""
+    return units.parse_energy_j(text, bare_number_is_joules=True)
 
 
 def parse_duration_s(text: str) -> float:

@@ -12,7 +12,9 @@ from autoscaler.runtime.local_settings import parse_duration_s, parse_energy_j
     [
         ("5000", 5000.0),
         ("50kJ", 50_000.0),
-        ("50 kj", 50_000.0),
+        ("50 kJ", 50_000.0),
+        ("3 GJ", 3e9),
+        ("0.5MWh", 1.8e9),
         ("1.5MJ", 1_500_000.0),
         ("0.1kWh", 360_000.0),
         ("2Wh", 7200.0),
@@ -32,6 +34,8 @@ def test_energy_budget_accepts_joules_and_watt_hours(text: str, joules: float) -
         ("50kW", "unknown energy unit"),
         ("0J", "positive"),
         ("-5kJ", "number"),
+        ("50 kj", "unknown energy unit 'kj'"),  # units are case-sensitive, as SI prefixes are
+        ("5mJ", "unknown energy unit 'mJ'"),  # millijoules is not a budget unit: never megajoules
     ],
 )
 def test_energy_budget_rejects_nonsense_naming_the_accepted_forms(
