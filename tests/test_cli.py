@@ -31,3 +31,11 @@ def test_help_does_not_import_torch_scipy_or_kubernetes() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_output_cut_short_by_a_closed_pipe_is_not_a_traceback() -> None:
+    # `energy-autoscaler probe --json | head`: here the reader (`true`) is gone before the
+    # probe's first write, so the write always meets a closed pipe.
+    cmd = f"{sys.executable} -m autoscaler probe --json --duration-s 0.1 | true"
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in out.stderr, out.stderr
