@@ -8,6 +8,7 @@ with a report (``report.json``, ``report.png``) and a short summary.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -104,12 +105,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="report_dir",
         help="report directory (default ./autoscale-report-<timestamp>/)",
     )
-    parser.add_argument(
+    overlap = parser.add_mutually_exclusive_group()
+    overlap.add_argument(
+        "--overlap",
+        dest="overlap",
+        action="store_true",
+        default=None,
+        help="start the new degree while the old one still trains, so training pauses only for "
+        "the hand-over (default when this machine has at least 2 cores per worker at --max: "
+        "otherwise both generations fight for the cores and the resize takes longer)",
+    )
+    overlap.add_argument(
         "--no-overlap",
         dest="overlap",
         action="store_false",
-        help="resize by a plain stop + restart (default: start the new degree while the old "
-        "one still trains; training pauses only for the hand-over)",
+        help="resize by a plain stop + restart (default on machines with fewer than 2 cores "
+        "per worker at --max)",
     )
     parser.add_argument(
         "--live",
@@ -135,7 +146,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> LocalSettings:
     """Flags → ``LocalSettings``; every mistake becomes a one-line :class:`UserError`."""
     from autoscaler.decision.types import Objective
-    from autoscaler.runtime.local_settings import LocalSettings, parse_duration_s, parse_energy_j
+    from autoscaler.runtime.local_settings import (
+        LocalSettings,
+        default_overlap,
+        parse_duration_s,
+        parse_energy_j,
+    )
 
     command = list(args.train_command)
     if command and command[0] == "--":
@@ -170,7 +186,11 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
             max_replicas=args.max_replicas, start_replicas=args.start_replicas,
             objective=objective, energy_budget_j=budget_j, deadline_after_s=deadline_s,
             total_samples=args.total_samples, interval_s=interval_s, dry_run=args.dry_run,
-            report_dir=report_dir, live=args.live, overlap_restarts=args.overlap,
+            report_dir=report_dir, live=args.live,
+            overlap_restarts=(
+                default_overlap(os.cpu_count() or 1, args.max_replicas)
+                if args.overlap is None else args.overlap
+            ),
         )  # fmt: skip
     except ValidationError as e:
         first = e.errors()[0]

@@ -25,6 +25,18 @@ def parse_energy_j(text: str) -> float:
     return units.parse_energy_j(text, bare_number_is_joules=True)
 
 
+def default_overlap(cpu_count: int, max_replicas: int) -> bool:
+    """Whether to start the next degree while the old one trains, when the user did not say.
+
+    Overlapping hides the new workers' start-up (mostly ``import torch``) behind training, but
+    only if they have cores of their own: measured on 2 cores with up to 4 workers, it halved the
+    pause (9.0 s -> 5.0 s) yet stretched decision -> first step from 9.0 s to 14-15 s, because the
+    starting generation slowed the training one and vice versa. So overlap by default only with
+    at least two cores per worker at the largest degree.
+    """
+    return cpu_count >= 2 * max_replicas
+
+
 def parse_duration_s(text: str) -> float:
     """``"90"`` → 90.0 (seconds); ``"10m"``, ``"1h30m"``, ``"2.5h"``, ``"45s"``."""
     t = text.strip().lower()

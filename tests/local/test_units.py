@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoscaler.runtime.local_settings import parse_duration_s, parse_energy_j
+from autoscaler.runtime.local_settings import default_overlap, parse_duration_s, parse_energy_j
 
 
 @pytest.mark.parametrize(
@@ -74,3 +74,19 @@ def test_durations_accept_seconds_and_suffixes(text: str, seconds: float) -> Non
 def test_durations_reject_nonsense(text: str, complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint):
         parse_duration_s(text)
+
+
+@pytest.mark.parametrize(
+    ("cpu_count", "max_replicas", "overlap"),
+    [
+        (2, 4, False),  # this project's machines: the generations would fight for the cores
+        (2, 1, True),
+        (8, 4, True),
+        (7, 4, False),
+        (64, 8, True),
+    ],
+)
+def test_restarts_overlap_by_default_only_with_two_cores_per_worker(
+    cpu_count: int, max_replicas: int, overlap: bool
+) -> None:
+    assert default_overlap(cpu_count, max_replicas) is overlap
