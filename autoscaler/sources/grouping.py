@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from autoscaler.worker import metrics as m
 
 _CACHE_MAX = 200_000
+_MISS: tuple[str, str] = ("", "")  # sentinel: never a cached answer (jobs have names)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,33 @@ class JobMatcher:
         twin._pod_labels = tuple(pod_labels)
         twin._ns_labels = tuple(namespace_labels)
         return twin
+
+    def locate_each(
+        self, series: Iterable[tuple[Mapping[str, str], object]]
+    ) -> list[tuple[str, str] | None]:
+        """``locate`` for every ``(labels, value)`` of one query result, in order.
+
+        The batch form exists for speed (4,000 series per pass for 1,000 workers): the usual
+        series — no ``ea_job`` selectors, first pod and namespace label present, answer already
+        cached — costs two label look-ups and one dict look-up with no method call; anything
+        else goes through ``locate``, so the answers are the same."""
+        locate = self.locate
+        if self.ea_jobs:
+            return [locate(labels) for labels, _ in series]
+        cache_get = self._cache.get
+        pod0, ns0 = self._pod_labels[0], self._ns_labels[0]
+        out: list[tuple[str, str] | None] = []
+        append = out.append
+        for labels, _ in series:
+            get = labels.get
+            pod, ns = get(pod0), get(ns0)
+            if pod and ns:
+                hit = cache_get((ns, pod), _MISS)
+                if hit is not _MISS:
+                    append(hit)
+                    continue
+            append(locate(labels))
+        return out
 
     def pod_of(self, labels: Mapping[str, str]) -> str | None:
         for label in self._pod_labels:

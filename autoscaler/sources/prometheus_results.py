@@ -9,6 +9,7 @@ pod label (so DCGM/Kepler energy series join them), else by scrape ``instance``.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -78,14 +79,14 @@ def build_snapshots(
     # Keyed by the (job, worker) tuple the matcher returns (cached, so hashing is cheap): this
     # loop runs once per series — 4,000 times per pass for 1,000 workers.
     acc: dict[tuple[str, str], _Worker] = {}
-    locate = matcher.locate
     samples_name, energy_name = m.SAMPLES_TOTAL, m.ENERGY_JOULES_TOTAL
+    start_name, world_name = m.START_TIME, m.WORLD_SIZE
     worker_energy = backend is EnergyBackend.WORKER
-    for labels, value in values:
-        found = locate(labels)
+    acc_get = acc.get
+    for (labels, value), found in zip(values, matcher.locate_each(values), strict=True):
         if found is None:
             continue
-        w = acc.get(found)
+        w = acc_get(found)
         if w is None:
             w = acc[found] = _Worker()
         name = labels.get("__name__")
@@ -95,13 +96,12 @@ def build_snapshots(
             if worker_energy:
                 key = (labels.get(m.LABEL_DEVICE, ""), labels.get(m.LABEL_SOURCE, ""))
                 w.energy_j[key] = value
-        elif name == m.START_TIME:
+        elif name == start_name:
             w.start_time_s = value
-        elif name == m.WORLD_SIZE and value == value:
+        elif name == world_name and math.isfinite(value):  # NaN or inf: no size reported
             w.world_size = int(value)
-    for labels, value in stamps:
-        found = locate(labels)
-        if found is not None and (w2 := acc.get(found)) is not None:
+    for (_, value), found in zip(stamps, matcher.locate_each(stamps), strict=True):
+        if found is not None and (w2 := acc_get(found)) is not None:
             w2.read_at_s = value
     if not worker_energy:
         _join_energy(energy_matcher or matcher, acc, energy, backend)
@@ -123,7 +123,7 @@ class _Worker:
     kepler_pod_level: bool = False
 
     def freeze(self, worker: str) -> WorkerSnapshot:
-        return WorkerSnapshot(
+        return WorkerSnapshot._trusted(
             worker,
             self.samples if self.samples is not None else float("nan"),
             self.energy_j,
@@ -142,18 +142,18 @@ def _join_energy(
 ) -> None:
     """Adds DCGM/Kepler series to the worker with the same pod; devices keyed so that one GPU
     shared by two pods (rare) is still counted once."""
-    for labels, value in energy:
-        found = matcher.locate(labels)
-        if found is None or (w := acc.get(found)) is None:
+    dcgm = backend is EnergyBackend.DCGM
+    acc_get = acc.get
+    for (labels, value), found in zip(energy, matcher.locate_each(energy), strict=True):
+        if found is None or (w := acc_get(found)) is None:
             continue
         name = labels.get("__name__", "")
-        if backend is EnergyBackend.DCGM:
+        if dcgm:
             gpu = labels.get("UUID") or f"{labels.get('Hostname', '?')}/gpu{labels.get('gpu', '?')}"
-            key = (gpu, _DCGM_SOURCE)
             if name == DCGM_ENERGY:
-                w.energy_j[key] = value / 1000.0  # mJ -> J
+                w.energy_j[(gpu, _DCGM_SOURCE)] = value / 1000.0  # mJ -> J
             elif name == DCGM_POWER:
-                w.power_w[key] = value
+                w.power_w[(gpu, _DCGM_SOURCE)] = value
             continue
         zone = labels.get("zone", "")
         if name == KEPLER_POD_CPU and zone and zone not in _KEPLER_CPU_ZONES:

@@ -7,6 +7,7 @@ in ``Snapshot.errors`` — the window then says MISSING instead of pretending th
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -44,7 +45,7 @@ def parse_worker_metrics(worker: str, text: str, read_at_s: float) -> WorkerSnap
                     power[key] = s.value
                 elif s.name == m.START_TIME:
                     start = s.value
-                elif s.name == m.WORLD_SIZE and s.value == s.value:
+                elif s.name == m.WORLD_SIZE and math.isfinite(s.value):
                     world = int(s.value)
     except ValueError as e:
         raise SourceError(f"{worker}: not Prometheus exposition text: {e}") from e

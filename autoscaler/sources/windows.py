@@ -40,6 +40,11 @@ class WindowLimits:
     min_duration_s: float = 1e-3
 
 
+_DEFAULT_LIMITS = WindowLimits()
+_isfinite = math.isfinite
+_LABELS: dict[frozenset[str], str] = {}  # source_label per source set: a handful, ever
+
+
 class _Flags:
     def __init__(self) -> None:
         self.quality = Quality.OK
@@ -51,15 +56,15 @@ class _Flags:
         self.notes.append(note)
 
 
-def _finite(x: float) -> bool:
-    return math.isfinite(x)
-
-
 def source_label(sources: set[str]) -> str:
     """``{"estimate", "rapl"}`` → ``"rapl+estimate"``: measured first, the estimate named last."""
-    if not sources:
-        return "none"
-    return "+".join(sorted(sources, key=lambda s: (_SOURCE_ORDER.get(s, 5), s)))
+    key = frozenset(sources)
+    label = _LABELS.get(key)
+    if label is None:
+        label = "+".join(sorted(key, key=lambda s: (_SOURCE_ORDER.get(s, 5), s))) if key else "none"
+        if len(_LABELS) < 256:  # source names come from exporters' labels: stay bounded
+            _LABELS[key] = label
+    return label
 
 
 def compute_window(
@@ -74,21 +79,29 @@ def compute_window(
     ``replicas`` is the degree the caller believes the job runs at (the actuator's view);
     default: the largest ``world_size`` the workers report, else the number of workers.
     """
-    lim = limits or WindowLimits()
+    lim = limits or _DEFAULT_LIMITS
     flags = _Flags()
-    duration_s = after.at_s - before.at_s
-    if not _finite(duration_s) or duration_s < lim.min_duration_s:
+    t0, t1 = before.at_s, after.at_s
+    duration_s = t1 - t0
+    if not _isfinite(duration_s) or duration_s < lim.min_duration_s:
         flags.add(Quality.INVALID, f"window has no duration ({duration_s:g} s)")
-    sizes = [w.world_size for w in after.workers.values() if w.world_size]
-    degree = replicas if replicas is not None else (max(sizes) if sizes else len(after.workers))
+    b_workers, a_workers = before.workers, after.workers
+    if replicas is not None:
+        degree = replicas
+    else:
+        sizes = [w.world_size for w in a_workers.values() if w.world_size]
+        degree = max(sizes) if sizes else len(a_workers)
 
-    gone = sorted(set(before.workers) - set(after.workers))
-    new = sorted(set(after.workers) - set(before.workers))
-    if gone:
-        flags.add(Quality.MISSING, f"workers gone: {', '.join(gone[:5])}")
-    if new:
-        flags.add(Quality.MISSING, f"workers new in window: {', '.join(new[:5])}")
-    both = sorted(set(before.workers) & set(after.workers))
+    if b_workers.keys() == a_workers.keys():  # the usual window: the same workers twice
+        both = sorted(a_workers)
+    else:
+        gone = sorted(set(b_workers) - set(a_workers))
+        new = sorted(set(a_workers) - set(b_workers))
+        if gone:
+            flags.add(Quality.MISSING, f"workers gone: {', '.join(gone[:5])}")
+        if new:
+            flags.add(Quality.MISSING, f"workers new in window: {', '.join(new[:5])}")
+        both = sorted(set(b_workers) & set(a_workers))
     if len(both) < degree:
         flags.add(Quality.MISSING, f"{len(both)} of {degree} workers reported")
     elif len(after.workers) > degree:
@@ -103,12 +116,33 @@ def compute_window(
     device_delta_j: dict[SeriesKey, float] = {}
     device_power_w: dict[SeriesKey, float] = {}
     sampled: list[str] = []
+    stale_s, min_dur_s, max_sps = (
+        lim.stale_after_s,
+        lim.min_duration_s,
+        lim.max_worker_throughput_sps,
+    )
     for name in both:
-        b, a = before.workers[name], after.workers[name]
-        w_dur = _worker_duration(b, a, before.at_s, after.at_s)
-        if not _check_worker(name, b, a, after.at_s, w_dur, lim, flags):
+        b, a = b_workers[name], a_workers[name]
+        w_dur = (a.read_at_s if a.read_at_s is not None else t1) - (
+            b.read_at_s if b.read_at_s is not None else t0
+        )
+        a_samples, b_samples = a.samples, b.samples
+        d_samples = a_samples - b_samples
+        # Fast path: a worker that passes every check in one expression. When it does not,
+        # ``_check_worker`` re-runs the checks in order, so the flag and note are the same.
+        if not (
+            _isfinite(a_samples)
+            and _isfinite(b_samples)
+            and 0 <= b_samples <= a_samples
+            and (
+                a.start_time_s is None or b.start_time_s is None or a.start_time_s == b.start_time_s
+            )
+            and (a.read_at_s is None or t1 - a.read_at_s <= stale_s)
+            and _isfinite(w_dur)
+            and w_dur >= min_dur_s
+            and d_samples / w_dur <= max_sps
+        ) and not _check_worker(name, b, a, t1, w_dur, lim, flags):
             continue
-        d_samples = a.samples - b.samples
         samples += d_samples
         throughput_sps += d_samples / w_dur
         if d_samples == 0:
@@ -135,12 +169,6 @@ def compute_window(
     )
 
 
-def _worker_duration(b: WorkerSnapshot, a: WorkerSnapshot, t0: float, t1: float) -> float:
-    start = b.read_at_s if b.read_at_s is not None else t0
-    end = a.read_at_s if a.read_at_s is not None else t1
-    return end - start
-
-
 def _check_worker(
     name: str,
     b: WorkerSnapshot,
@@ -151,7 +179,7 @@ def _check_worker(
     flags: _Flags,
 ) -> bool:
     """Flags what makes this worker's samples unusable; False = leave it out of the sums."""
-    if not (_finite(a.samples) and _finite(b.samples)) or a.samples < 0 or b.samples < 0:
+    if not (_isfinite(a.samples) and _isfinite(b.samples)) or a.samples < 0 or b.samples < 0:
         flags.add(Quality.INVALID, f"{name}: samples counter is NaN, infinite or negative")
         return False
     if (
@@ -169,7 +197,7 @@ def _check_worker(
     if a.read_at_s is not None and now_s - a.read_at_s > lim.stale_after_s:
         flags.add(Quality.STALE, f"{name}: newest value {now_s - a.read_at_s:.0f} s old")
         return False
-    if not _finite(dur_s) or dur_s < lim.min_duration_s:
+    if not _isfinite(dur_s) or dur_s < lim.min_duration_s:
         flags.add(Quality.STALE, f"{name}: not re-read in window")
         return False
     if (a.samples - b.samples) / dur_s > lim.max_worker_throughput_sps:
@@ -202,7 +230,7 @@ def _energy(
             flags.add(Quality.MISSING, f"{name}: energy series {key[0]} appeared in window")
             continue
         d = after_j - before_j
-        if not _finite(d):
+        if not _isfinite(d):
             flags.add(Quality.INVALID, f"{name}: energy of {key[0]} is NaN or infinite")
             continue
         if d < 0:
@@ -219,7 +247,7 @@ def _energy(
         if key in a.energy_j:
             continue  # a counter exists: the sampled gauge is only informational
         before_w = b.power_w.get(key, after_w)
-        if not (_finite(after_w) and _finite(before_w)) or min(after_w, before_w) < 0:
+        if not (_isfinite(after_w) and _isfinite(before_w)) or min(after_w, before_w) < 0:
             flags.add(Quality.INVALID, f"{name}: power of {key[0]} is NaN or negative")
             continue
         if max(after_w, before_w) > lim.max_device_power_w:

@@ -222,3 +222,16 @@ def test_a_selector_needs_a_pod_regex_or_an_ea_job() -> None:
         JobSelector("j")
     with pytest.raises(ValueError, match="bad pod_regex"):
         JobSelector("j", pod_regex="(")
+
+
+@pytest.mark.parametrize("bad_size", [float("inf"), float("-inf"), float("nan")])
+def test_a_non_finite_world_size_is_ignored_not_a_crash(bad_size: float) -> None:
+    job = [JobSelector("ml/t", namespace="ml", pod_regex="t-worker-.*")]
+    values = [
+        (lb, bad_size if lb["__name__"] == "ea_world_size" else v)
+        for lb, v in worker_series("t-worker-0", 10)
+    ]
+    snap = snapshots(100.0, job, values, [], EnergyBackend.WORKER)["ml/t"]
+    (worker,) = snap.workers.values()
+    assert worker.world_size is None
+    assert worker.samples == 10
