@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import http.server
 import multiprocessing
-import socket
 import statistics
 import threading
 import time
@@ -29,6 +28,7 @@ import httpx
 import torch
 from prometheus_client import generate_latest
 
+from autoscaler.actuators.torchrun_cmd import free_port
 from autoscaler.worker import Reporter, ReporterConfig
 
 
@@ -36,10 +36,6 @@ class EventLike(Protocol):
     def wait(self, timeout: float | None = ...) -> bool: ...
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_model() -> tuple[torch.nn.Module, torch.optim.Optimizer]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from autoscaler.actuators.torchrun_cmd import free_port
 
 SCRAPE_INTERVAL_S = 1.0
 
@@ -42,10 +43,6 @@ def _find_binary() -> str | None:
     return "/usr/bin/prometheus" if os.access("/usr/bin/prometheus", os.X_OK) else None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PrometheusServer:
@@ -67,7 +64,7 @@ class PrometheusServer:
             f"      - files: ['{self.targets_file}']\n"
             "        refresh_interval: 1s\n"
         )
-        self.port = _free_port()
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._log = open(workdir / "prometheus.log", "wb")  # noqa: SIM115 (closed in stop())
         self._proc = subprocess.Popen(

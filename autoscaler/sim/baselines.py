@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from autoscaler.decision.types import (
     Decision,
     JobSpec,
-    ObjectiveKind,
     Progress,
     Quality,
     Reason,
     Window,
 )
+from autoscaler.sim.oracle import objective_value
 
 BASELINE_NAMES = ("static-initial", "static-max", "throughput-max", "sweep")
 
@@ -114,15 +114,9 @@ class SweepPolicy:
         left = (spec.total_samples or 0.0) - progress.samples_done
         max_power_w = max(p for _, p in means.values())
 
-        def score(d: int) -> float:
+        def score(d: int) -> float:  # the objective per sample: J, s or the balanced mix
             x, p = means[d]
-            kind = spec.objective.kind
-            if kind is ObjectiveKind.ENERGY:
-                return p / x
-            if kind is ObjectiveKind.TIME:
-                return 1.0 / x
-            eta = spec.objective.eta
-            return eta * p / x + (1.0 - eta) * max_power_w / x
+            return objective_value(spec.objective, p / x, 1.0 / x, max_power_w)
 
         def cost(d: int) -> tuple[float, float]:
             x, p = means[d]

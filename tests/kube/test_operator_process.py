@@ -19,6 +19,7 @@ import pytest
 import yaml
 from kube_helpers import PYTORCHJOB, P, opt_in, pytorchjob
 
+from autoscaler.actuators.torchrun_cmd import free_port
 from autoscaler.kube.fakeapi import LEASES, FakeKubeApi
 
 pytestmark = pytest.mark.slow
@@ -61,11 +62,6 @@ def apiserver() -> Iterator[tuple[FakeKubeApi, int, list[str]]]:
         server.server_close()
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_the_operator_process_serves_jobs_probes_and_stops_cleanly_on_sigterm(
@@ -79,7 +75,7 @@ def test_the_operator_process_serves_jobs_probes_and_stops_cleanly_on_sigterm(
         "users": [{"name": "u", "user": {"token": "t0ken"}}],
         "contexts": [{"name": "t", "context": {"cluster": "t", "user": "u"}}]}))
     settings = tmp_path / "settings.yaml"
-    metrics_port = _free_port()
+    metrics_port = free_port()
     settings.write_text(yaml.safe_dump({
         "interval_s": 1, "tick_s": 0.2, "identity": "proc", "metrics_port": metrics_port,
         "lease": {"namespace": "ops"},

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import pytest
 import yaml
 from kube_helpers import CURVE, P
 
+from autoscaler.actuators.torchrun_cmd import free_port
 from autoscaler.kube.client import KubeClient
 from autoscaler.kube.errors import KubeApiError, KubePermanentError
 from autoscaler.kube.kinds import PYTORCHJOB, STATEFULSET
@@ -70,12 +70,6 @@ def _missing() -> str | None:
     return None
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(what: str, ready: Any, procs: list[tuple[subprocess.Popen[bytes], Path]],
           timeout_s: float = 60.0) -> None:
     """Poll ``ready()``; fail at once, with the log's tail, if a server process died."""
@@ -109,7 +103,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     run(["openssl", "rsa", "-in", d / "sa.key", "-pubout", "-out", d / "sa.pub"], check=True,
         capture_output=True)
     (d / "tokens.csv").write_text(f'{TOKEN},admin,admin,"system:masters"\n')
-    etcd_port, peer_port, api_port = _port(), _port(), _port()
+    etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
     logs = [open(d / "etcd.log", "wb"), open(d / "apiserver.log", "wb")]  # noqa: SIM115
     etcd = subprocess.Popen(
         ["etcd", "--data-dir", d / "etcd", "--listen-client-urls",

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_server import PrometheusServer, _free_port, prometheus_server
+from prometheus_server import PrometheusServer, prometheus_server
+
+from autoscaler.actuators.torchrun_cmd import free_port
 
 __all__ = ["PrometheusServer", "prometheus_server"]
 
@@ -54,7 +56,7 @@ def start_worker() -> Iterator[StartWorker]:
         args: tuple[str, ...] = (),
         extra_env: dict[str, str] | None = None,
     ) -> WorkerProcess:
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "EA_METRICS_PORT": str(port),

@@ -126,9 +126,9 @@ def test_a_bad_query_is_our_error_with_prometheus_text(prometheus_server: Promet
 
 
 def test_an_unreachable_server_is_our_error() -> None:
-    from prometheus_server import _free_port
+    from autoscaler.actuators.torchrun_cmd import free_port
 
-    source = PrometheusSource(f"http://127.0.0.1:{_free_port()}")
+    source = PrometheusSource(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(SourceError, match="ConnectError"):
         source.query("up")
     source.close()

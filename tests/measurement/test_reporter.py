@@ -10,8 +10,8 @@ import time
 import httpx
 import pytest
 from prometheus_client import generate_latest
-from prometheus_server import _free_port
 
+from autoscaler.actuators.torchrun_cmd import free_port
 from autoscaler.decision.types import Quality
 from autoscaler.sources import ScrapeSource, SourceError, compute_window, parse_worker_metrics
 from autoscaler.worker import (
@@ -139,7 +139,7 @@ def test_the_reporter_imports_without_torch() -> None:
 def test_scrape_source_turns_two_real_endpoints_into_a_window() -> None:
     reporters = [
         Reporter(
-            ReporterConfig(port=_free_port(), addr="127.0.0.1", world_size=2),
+            ReporterConfig(port=free_port(), addr="127.0.0.1", world_size=2),
             sources=[CountingSource(energy_j=0.0)],
         ).start()
         for _ in range(2)
@@ -168,9 +168,9 @@ def test_scrape_source_turns_two_real_endpoints_into_a_window() -> None:
 
 def test_scrape_source_names_a_dead_endpoint_and_the_window_is_missing() -> None:
     reporter = Reporter(
-        ReporterConfig(port=_free_port(), addr="127.0.0.1"), sources=[CountingSource()]
+        ReporterConfig(port=free_port(), addr="127.0.0.1"), sources=[CountingSource()]
     ).start()
-    dead = f"127.0.0.1:{_free_port()}"
+    dead = f"127.0.0.1:{free_port()}"
     source = ScrapeSource([f"127.0.0.1:{reporter.port}", dead], timeout_s=1.0)
     try:
         before = source.snapshot()
@@ -187,7 +187,7 @@ def test_scrape_source_names_a_dead_endpoint_and_the_window_is_missing() -> None
 
 
 def test_scrape_source_raises_when_no_endpoint_answers() -> None:
-    source = ScrapeSource([f"127.0.0.1:{_free_port()}"], timeout_s=0.5)
+    source = ScrapeSource([f"127.0.0.1:{free_port()}"], timeout_s=0.5)
     with pytest.raises(SourceError, match="no worker endpoint answered"):
         source.snapshot()
     source.close()
@@ -199,7 +199,7 @@ def test_a_non_reporter_endpoint_is_an_error_not_a_worker_with_zero_samples() ->
 
 
 def test_a_taken_port_is_a_clear_error_naming_the_variable() -> None:
-    first = Reporter(ReporterConfig(port=_free_port(), addr="127.0.0.1"), sources=[]).start()
+    first = Reporter(ReporterConfig(port=free_port(), addr="127.0.0.1"), sources=[]).start()
     second = Reporter(ReporterConfig(port=first.port or 0, addr="127.0.0.1"), sources=[])
     with pytest.raises(ReporterConfigError, match="EA_METRICS_PORT"):
         second.start()
@@ -207,7 +207,7 @@ def test_a_taken_port_is_a_clear_error_naming_the_variable() -> None:
 
 
 def test_closing_the_reporter_frees_its_port() -> None:
-    port = _free_port()
+    port = free_port()
     reporter = Reporter(ReporterConfig(port=port, addr="127.0.0.1"), sources=[]).start()
     assert reporter.port == port
     assert httpx.get(f"http://127.0.0.1:{port}/metrics").status_code == 200
