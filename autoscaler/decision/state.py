@@ -45,6 +45,9 @@ def window_from_dict(data: dict[str, Any]) -> Window:
             power_w=float(data["power_w"]), energy_j=float(data["energy_j"]),
             samples=float(data["samples"]), source=str(data.get("source", "unknown")),
             quality=Quality(data.get("quality", "ok")), note=str(data.get("note", "")),
+            step_s=_opt_float(data.get("step_s")), sync_s=_opt_float(data.get("sync_s")),
+            batch_per_worker=_opt_float(data.get("batch_per_worker")),
+            nodes=None if data.get("nodes") is None else int(data["nodes"]),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"controller state: bad window {data!r}: {e}") from e

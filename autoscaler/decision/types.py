@@ -77,10 +77,23 @@ class Window:
     source: str = "unknown"
     quality: Quality = Quality.OK
     note: str = ""
+    # How the step splits, where the workers report it (None: not reported; the engine then
+    # falls back to the throughput-only models). Means over the window, per step, per worker.
+    step_s: float | None = None  # wall time of one training step
+    sync_s: float | None = None  # part of step_s spent waiting on gradient synchronisation
+    batch_per_worker: float | None = None  # samples one worker processes per step
+    nodes: int | None = None  # how many nodes the ``replicas`` workers span
 
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
+
+    @property
+    def compute_s(self) -> float | None:
+        """Step time not spent on synchronisation (None when the split is not reported)."""
+        if self.step_s is None or self.sync_s is None:
+            return None
+        return max(self.step_s - self.sync_s, 0.0)
 
 
 @dataclass(frozen=True)
