@@ -17,11 +17,19 @@ from autoscaler.decision.config import PolicyConfig
 from autoscaler.decision.constraints import evaluate_constraints
 from autoscaler.decision.fitting import fit_power, fit_throughput
 from autoscaler.decision.history import DegreeStats, History, window_is_fittable
-from autoscaler.decision.models import Curve
+from autoscaler.decision.models import Curve, anchored
 from autoscaler.decision.objectives import evaluate
 from autoscaler.decision.policy import run_post_fit, run_pre_fit
 from autoscaler.decision.situation import Evidence, Situation
 from autoscaler.decision.state import STATE_VERSION, dump_state, load_state
+from autoscaler.decision.step_model import (
+    StepModel,
+    StepStats,
+    fit_step_throughput,
+    nodes_of,
+    step_stats,
+    workers_per_node,
+)
 from autoscaler.decision.types import (
     Decision,
     DegreePrediction,
@@ -111,7 +119,8 @@ class Controller:
             x, p = float(thr.mean[i]), float(pw.mean[i])
             e = p / x if x > 0 else math.inf
             rel = math.hypot(float(thr.sd[i]) / x, float(pw.sd[i]) / p) if x > 0 and p > 0 else 0.0
-            out.append(DegreePrediction(int(n), x, p, e, e * rel, int(n) in measured))
+            out.append(DegreePrediction(int(n), x, p, e, e * rel, int(n) in measured,
+                                        float(thr.sd[i]), float(pw.sd[i])))
         return tuple(out)
 
     # --- state ------------------------------------------------------------------------
@@ -191,12 +200,30 @@ class Controller:
         if self._fit is not None and grid_key == self._fit_key and self._close(stats):
             return self._fit
         grid = np.arange(self._spec.min_replicas, self._spec.max_replicas + 1)
-        thr = fit_throughput(stats.replicas, stats.throughput_sps, stats.throughput_se, grid,
-                             self._cfg)
-        pw = fit_power(stats.replicas, stats.power_w, stats.power_se, grid, self._cfg)
+        split = step_stats(self._history.windows, stats.replicas)
+        per_node = self._spec.workers_per_node
+        if split is not None and per_node is None:
+            per_node = workers_per_node(split.replicas, split.nodes)
+        thr = self._fit_throughput(stats, grid, split, per_node)
+        pw = fit_power(stats.replicas, stats.power_w, stats.power_se, grid, self._cfg,
+                       nodes=None if per_node is None else (lambda m: nodes_of(m, per_node)))
+        pw = anchored(pw, stats.replicas, stats.power_w, stats.power_se)
         self._fit_key, self._fit, self._fit_stats = grid_key, (thr, pw), stats
         self._predictions = None
         return self._fit
+
+    def _fit_throughput(
+        self, stats: DegreeStats, grid: np.ndarray, split: StepStats | None, per_node: int | None
+    ) -> Curve:
+        """The step model where every measured degree reports the step's split, else USL (or
+        the table); either way measured degrees keep their measurement."""
+        if split is None:
+            thr = fit_throughput(stats.replicas, stats.throughput_sps, stats.throughput_se, grid,
+                                 self._cfg)
+            return anchored(thr, stats.replicas, stats.throughput_sps, stats.throughput_se)
+        model = StepModel(split, stats.throughput_se / stats.throughput_sps, per_node)
+        return fit_step_throughput(model, grid, stats.replicas, stats.throughput_sps,
+                                   stats.throughput_se)
 
     def _close(self, stats: DegreeStats) -> bool:
         """Every degree's means within ``refit_tolerance_se`` standard errors of the last fit's.

@@ -36,7 +36,6 @@ from scipy.special import chdtri
 from autoscaler.decision.config import PolicyConfig
 from autoscaler.decision.models import (
     Curve,
-    linear_power_w,
     relative_distance,
     table_curve,
     usl_throughput_sps,
@@ -215,6 +214,8 @@ def fit_throughput(
     ``n`` sorted ascending and distinct (as :class:`~autoscaler.decision.history.DegreeStats`).
     """
     n = n.astype(float)
+    if n.size == 1:
+        return _one_degree(n, x, se, grid, cfg)
     free = min(n.size, 3)
     coef, cov, _fitted = robust_linear_fit(_usl_design(n)[:, :free], n / x, se / x, _usl_solve)
     full = np.zeros(3)
@@ -233,21 +234,57 @@ def fit_throughput(
     return _finish("usl", params, 3 - free, free, ext, mean, var, grid, n, x, fitted_x, se, cfg)
 
 
-def fit_power(
-    n: np.ndarray, p: np.ndarray, se: np.ndarray, grid: np.ndarray, cfg: PolicyConfig
+def _one_degree(
+    n: np.ndarray, x: np.ndarray, se: np.ndarray, grid: np.ndarray, cfg: PolicyConfig
 ) -> Curve:
-    """Linear power fit of per-degree mean power (P0 pinned to 0 with one degree)."""
+    """One measured degree says nothing about the shape: X(m) = X(n)·(m/n)^α with α uncertain.
+
+    α = 1 is linear scaling, 0 no gain, below 0 a job slower with more workers (all-reduce
+    bound). The prior α ~ N(``prior_scaling_exponent``, ``prior_scaling_sd``) keeps all three
+    inside the band, so a job submitted at its maximum can see that fewer workers might be
+    faster — a linear λ-only fit would say "surely slower" and never look down.
+    """
+    ext = _extended(grid, n)
+    ratio = np.log(ext / n[0])
+    mean = x[0] * np.exp(cfg.prior_scaling_exponent * ratio)
+    rel = np.hypot(cfg.prior_scaling_sd * ratio, se[0] / x[0])
+    i0 = int(grid[0] - ext[0])
+    keep = slice(i0, i0 + grid.size)
+    params = {"lam": float(x[0] / n[0]), "alpha": cfg.prior_scaling_exponent}
+    return Curve(kind="prior", grid=grid, mean=mean[keep], sd=(mean * rel)[keep], params=params,
+                 note=f"one degree measured ({int(n[0])}): power-law prior")
+
+
+def fit_power(
+    n: np.ndarray, p: np.ndarray, se: np.ndarray, grid: np.ndarray, cfg: PolicyConfig,
+    nodes: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Curve:
+    """Linear power fit of per-degree mean power (P0 pinned to 0 with one degree).
+
+    With ``nodes`` (degree -> nodes spanned) and measured degrees on at least two node counts
+    among three or more degrees, a per-node term is fitted too: P(n) = P0 + p·n + q·nodes(n),
+    the host and idle devices each allocated node keeps drawing.
+    """
     n = n.astype(float)
     both = n.size >= 2
-    design = np.column_stack((np.ones_like(n), n)) if both else n[:, None]
+    columns = [np.ones_like(n), n] if both else [n]
+    per_node = nodes is not None and n.size >= 3 and np.unique(nodes(n)).size >= 2
+    if per_node:
+        assert nodes is not None
+        columns.append(nodes(n).astype(float))
+    design = np.column_stack(columns)
     coef, cov, fitted = robust_linear_fit(design, p, se / p)
     static_w, per_worker_w = (float(coef[0]), float(coef[1])) if both else (0.0, float(coef[0]))
     ext = _extended(grid, n)
-    mean = linear_power_w(ext, static_w, per_worker_w)
     if both:
-        var = cov[0, 0] + 2.0 * cov[0, 1] * ext + cov[1, 1] * ext * ext
+        d = np.column_stack([np.ones_like(ext), ext] + ([nodes(ext)] if per_node and nodes
+                                                         else []))
     else:
-        var = cov[0, 0] * ext * ext
+        d = ext[:, None]
+    mean = d @ coef
+    var = np.einsum("ij,jk,ik->i", d, cov, d)
     params = {"static_w": static_w, "per_worker_w": per_worker_w}
-    pinned, free = (0, 2) if both else (1, 1)
+    if per_node:
+        params["per_node_w"] = float(coef[2])
+    pinned, free = (0, design.shape[1]) if both else (1, 1)
     return _finish("linear", params, pinned, free, ext, mean, var, grid, n, p, fitted, se, cfg)

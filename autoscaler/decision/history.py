@@ -5,7 +5,11 @@ Only steady-state windows are fitted: a window must be ``Quality.OK`` with posit
 and power, and must not start inside the warm-up after a resize (rendezvous, restart and cache
 warm-up make those windows describe the resize, not the degree). When the measurements at the
 current degree move away from their own past (a phase change of the job), everything measured
-before the change is forgotten: curves measured in another phase would mislead the fit.
+before the change *at that degree* is forgotten. Windows at other degrees are kept but marked
+stale: they still inform the fit, with their standard errors widened (``stale_se_factor``), and
+count as unmeasured, so the policy may re-measure them; the first fresh window at a stale degree
+replaces its old ones. Forgetting them outright let one noisy degree erase what was measured
+at the others, and the engine then held at the noisy one on the word of a fit without them.
 """
 
 from __future__ import annotations
@@ -36,6 +40,15 @@ class DegreeStats:
     count: np.ndarray
     throughput_cv: float
     power_cv: float
+    stale: np.ndarray | None = None  # bool per degree: measured before the last drift only
+
+    @property
+    def fresh_replicas(self) -> np.ndarray:
+        """Degrees measured since the last drift (what counts as measured)."""
+        if self.stale is None:
+            return self.replicas
+        out: np.ndarray = self.replicas[~self.stale]
+        return out
 
     @property
     def degrees(self) -> int:
@@ -72,6 +85,8 @@ class History:
 
     def add(self, window: Window) -> bool:
         """Add a fittable window; returns True when it caused a drift reset."""
+        if self.drift_at_s is not None and window.start_s >= self.drift_at_s:
+            self._drop_stale_at(window.replicas)
         self.windows.append(window)
         row = np.array(
             [[window.replicas, window.throughput_sps, window.power_w, window.start_s]], dtype=float
@@ -92,6 +107,15 @@ class History:
         for i in reversed(same[:excess].tolist()):
             del self.windows[i]
         self._cols = np.delete(self._cols, same[:excess], axis=0)
+
+    def _drop_stale_at(self, replicas: int) -> None:
+        """A fresh window at a stale degree: its windows from before the drift go."""
+        assert self.drift_at_s is not None
+        old = (self._cols[:, 0] == replicas) & (self._cols[:, 3] < self.drift_at_s)
+        if not old.any():
+            return
+        self.windows = [w for w, o in zip(self.windows, old, strict=True) if not o]
+        self._cols = self._cols[~old]
 
     def restore(self, windows: list[Window], drift_at_s: float | None) -> None:
         self.windows = list(windows)
@@ -128,15 +152,21 @@ class History:
         p_cv = self._pooled_cv(p / p_by_degree[n] - 1.0, dof)
         x_mean, p_mean = x_by_degree[degrees], p_by_degree[degrees]
         root = np.sqrt(count)
+        stale = np.zeros(degrees.size, dtype=bool)
+        if self.drift_at_s is not None:
+            before = np.bincount(n, weights=(self._cols[:, 3] < self.drift_at_s).astype(float))
+            stale = before[degrees] > 0
+        widen = np.where(stale, self._config.stale_se_factor, 1.0)
         return DegreeStats(
             replicas=degrees,
             throughput_sps=x_mean,
-            throughput_se=x_mean * x_cv / root,
+            throughput_se=x_mean * x_cv / root * widen,
             power_w=p_mean,
-            power_se=p_mean * p_cv / root,
+            power_se=p_mean * p_cv / root * widen,
             count=count,
             throughput_cv=x_cv,
             power_cv=p_cv,
+            stale=stale,
         )
 
     def _pooled_cv(self, rel: np.ndarray, dof: int) -> float:
@@ -156,7 +186,7 @@ class History:
         if not self._moved(same[:, 1:3]):
             return False
         cut_s = float(same[_change_point(same[:, 1:3]), 3])
-        keep = self._cols[:, 3] >= cut_s
+        keep = (self._cols[:, 3] >= cut_s) | (self._cols[:, 0] != replicas)
         self.windows = [w for w, k in zip(self.windows, keep, strict=True) if k]
         self._cols = self._cols[keep]
         self.drift_at_s = cut_s

@@ -90,3 +90,33 @@ def relative_distance(grid: np.ndarray, measured_n: np.ndarray) -> np.ndarray:
     outside = np.abs(m - edge) / np.maximum(m, edge)
     rel: np.ndarray = np.where((m >= lo) & (m <= hi), inside, outside)
     return rel
+
+
+ANCHOR_Z = 2.0  # a model that misses a measured mean by more than this many SE yields to it
+
+
+def anchor_measured(
+    grid: np.ndarray, mean: np.ndarray, sd: np.ndarray, measured: np.ndarray,
+    measured_mean: np.ndarray, measured_se: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A measurement beats a model: at a measured degree whose measurement the model misses by
+    more than ``ANCHOR_Z`` standard errors, the measured mean and its standard error replace
+    what the model says. Within that, the model — which pools every degree's windows — is the
+    better estimate of a noisy degree. Degrees outside ``grid`` are ignored."""
+    mean, sd = mean.copy(), sd.copy()
+    idx = measured.astype(np.int64) - int(grid[0])
+    inside = (idx >= 0) & (idx < grid.size)
+    at, obs, se = idx[inside], measured_mean[inside], measured_se[inside]
+    contradicts = np.abs(mean[at] - obs) > ANCHOR_Z * np.maximum(se, 1e-12)
+    mean[at[contradicts]] = obs[contradicts]
+    sd[at[contradicts]] = se[contradicts]
+    return mean, sd
+
+
+def anchored(curve: Curve, measured: np.ndarray, measured_mean: np.ndarray,
+             measured_se: np.ndarray) -> Curve:
+    """``curve`` with its measured degrees replaced by the measurements."""
+    mean, sd = anchor_measured(curve.grid, curve.mean, curve.sd, measured, measured_mean,
+                               measured_se)
+    return Curve(kind=curve.kind, grid=curve.grid, mean=mean, sd=sd, params=curve.params,
+                 note=curve.note)

@@ -96,6 +96,13 @@ class Window:
         return max(self.step_s - self.sync_s, 0.0)
 
 
+# The largest degree any job may declare. The engine predicts every degree in [min, max], so
+# the work per job grows with the span: 4096 keeps a decision in milliseconds and memory in
+# kilobytes, while covering the largest elastic jobs we know of (4096 workers of 8 GPUs each
+# is 32,768 GPUs). A bound above it is refused where it enters (annotations, flags, files).
+MAX_REPLICAS = 4096
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A job's bounds and goals. ``deadline_s`` is absolute, on the same clock as ``now_s``.
@@ -108,14 +115,21 @@ class JobSpec:
     energy_budget_j: float | None = None  # for the remaining work, from the moment it was set
     deadline_s: float | None = None
     total_samples: float | None = None
+    # Placement: how many workers share a node (nodes(n) = ceil(n / workers_per_node)). None:
+    # unknown — inferred from the windows' reported node counts, else every degree on one node.
+    workers_per_node: int | None = None
 
     def __post_init__(self) -> None:
         if self.min_replicas < 1:
             raise ValueError(f"min_replicas must be >= 1, got {self.min_replicas}")
+        if self.max_replicas > MAX_REPLICAS:
+            raise ValueError(f"max_replicas must be <= {MAX_REPLICAS}, got {self.max_replicas}")
         if self.max_replicas < self.min_replicas:
             raise ValueError(
                 f"max_replicas ({self.max_replicas}) must be >= min_replicas ({self.min_replicas})"
             )
+        if self.workers_per_node is not None and self.workers_per_node < 1:
+            raise ValueError(f"workers_per_node must be >= 1, got {self.workers_per_node}")
 
 
 @dataclass(frozen=True)
@@ -155,6 +169,8 @@ class DegreePrediction:
     energy_per_sample_j: float
     energy_per_sample_sd_j: float = 0.0
     measured: bool = False  # at least one OK window at this degree
+    throughput_sd_sps: float = 0.0  # one-sigma band (parameter and model-form uncertainty)
+    power_sd_w: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def test_power_fit_recovers_static_and_per_worker_power() -> None:
 @pytest.mark.parametrize(
     ("degrees", "pinned_usl", "static_pinned"),
     [
-        ([4], ("sigma", "kappa"), True),  # one degree: linear scaling, proportional power
+        ([4], (), True),  # one degree: a power-law prior, proportional power
         ([4, 6], ("kappa",), False),  # two: contention fitted, coherency pinned at 0
     ],
 )
@@ -73,6 +73,7 @@ def test_parameters_the_data_cannot_identify_are_pinned(
     pw = fit_power(stats.replicas, stats.power_w, stats.power_se, grid, CFG)
     for name in pinned_usl:
         assert thr.params[name] == 0.0
+    assert thr.kind == ("prior" if len(degrees) == 1 else "usl")
     assert (pw.params["static_w"] == 0.0) is static_pinned
     if len(degrees) == 2:
         assert thr.params["sigma"] > 0.0

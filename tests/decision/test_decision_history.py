@@ -1,4 +1,5 @@
-"""Measurement history: drift forgets the past, noise does not, retention keeps other degrees."""
+"""Measurement history: drift forgets the drifted degree's past and marks the others stale,
+noise does not, retention keeps other degrees."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ BEFORE = TrueCurves(lam=300, sigma=0.03, kappa=0.004, static_w=800, per_worker_w
         TrueCurves(lam=300, sigma=0.03, kappa=0.004, static_w=800, per_worker_w=420),  # hotter
     ],
 )
-def test_a_phase_change_forgets_measurements_from_before_it(after: TrueCurves) -> None:
-    history = History(PolicyConfig())
+def test_a_phase_change_forgets_the_drifted_degree_and_marks_the_others_stale(
+    after: TrueCurves,
+) -> None:
+    cfg = PolicyConfig()
+    history = History(cfg)
     t_s = 0.0
     for n in (2, 6, 4):
         for _ in range(20):
@@ -32,9 +36,20 @@ def test_a_phase_change_forgets_measurements_from_before_it(after: TrueCurves) -
     stats = history.stats()
     assert stats is not None
     assert history.drift_at_s == change_s  # the change point, not the detection window's start
-    assert stats.replicas.tolist() == [4]  # other degrees were measured in the old phase
-    assert stats.throughput_sps[0] == pytest.approx(after.throughput_sps(4))
-    assert stats.power_w[0] == pytest.approx(after.power_w(4))
+    assert stats.replicas.tolist() == [2, 4, 6]  # the others are kept, not forgotten ...
+    assert stats.stale is not None and stats.stale.tolist() == [True, False, True]  # ... but stale
+    assert stats.fresh_replicas.tolist() == [4]
+    assert stats.throughput_sps[1] == pytest.approx(after.throughput_sps(4))
+    assert stats.power_w[1] == pytest.approx(after.power_w(4))
+    # a stale degree is worth less: its standard error is widened
+    fresh_rel = stats.throughput_se[1] / stats.throughput_sps[1]
+    assert stats.throughput_se[0] / stats.throughput_sps[0] > 5 * fresh_rel
+    # re-measuring a stale degree replaces its old windows
+    history.add(after.window(2, t_s))
+    stats = history.stats()
+    assert stats is not None and stats.stale is not None
+    assert stats.stale.tolist() == [False, False, True]
+    assert stats.throughput_sps[0] == pytest.approx(after.throughput_sps(2))
 
 
 @pytest.mark.parametrize("cv", [0.02, 0.06, 0.12])
