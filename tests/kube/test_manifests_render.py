@@ -33,7 +33,8 @@ def test_kustomize_renders_every_listed_resource_without_error() -> None:
     docs = _render()
     kinds = sorted(d["kind"] for d in docs)
     for kind in ("ClusterRole", "ClusterRoleBinding", "Deployment", "Namespace", "Service",
-                 "ServiceAccount"):
+                 "ServiceAccount", "ValidatingAdmissionPolicy",
+                 "ValidatingAdmissionPolicyBinding"):
         assert kind in kinds, f"{kind} missing from the rendered manifests: {kinds}"
 
 
@@ -56,7 +57,8 @@ def test_the_deployment_runs_as_the_bound_service_account_with_probes_and_reques
 def test_namespaced_objects_all_live_in_the_operators_namespace() -> None:
     docs = _render()
     (ns,) = [d for d in docs if d["kind"] == "Namespace"]
-    cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
+    cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding",
+                      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
     for d in docs:
         if d["kind"] not in cluster_scoped:
             assert d["metadata"].get("namespace") == ns["metadata"]["name"], d["metadata"]

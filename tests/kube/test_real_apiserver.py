@@ -1,5 +1,7 @@
 """End to end against a real kube-apiserver + etcd, with the operator acting *as its
-ServiceAccount* (impersonation) so that the RBAC rules in ``operator/`` are proven sufficient.
+ServiceAccount* (impersonation) so that the RBAC rules in ``operator/`` are proven sufficient,
+and the admission policy in ``operator/`` proven to confine them (issue 8, defect 4): the
+injection of an image and a ``secretKeyRef`` is rejected, the operator's own patches pass.
 
 Runs only when ``KUBE_APISERVER`` names a kube-apiserver binary (and Debian's ``etcd`` and
 ``openssl`` are on PATH); skipped with the reason otherwise. No controller-manager or kubelet
@@ -12,156 +14,23 @@ tick with explicit time.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import yaml
 from kube_helpers import CURVE, P
+from real_apiserver import NS, SA_USER, cluster
 
-from autoscaler.actuators.torchrun_cmd import free_port
-from autoscaler.kube.client import KubeClient
-from autoscaler.kube.errors import KubeApiError, KubePermanentError
-from autoscaler.kube.kinds import PYTORCHJOB, STATEFULSET
+from autoscaler.kube.client import MERGE_PATCH, KubeClient
+from autoscaler.kube.errors import KubePermanentError
+from autoscaler.kube.kinds import DEPLOYMENT, PYTORCHJOB, STATEFULSET, KindRef, ObjectRef
 from autoscaler.runtime.operator_loop import OperatorLoop
 from autoscaler.runtime.operator_settings import LeaseSettings, OperatorSettings, SourceSettings
 from autoscaler.runtime.operator_sources import TableMeasurer
 
 pytestmark = [pytest.mark.kube_real, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
-CRD = ROOT.parent / "shared" / "kube" / "crds" / "kubeflow.org_pytorchjobs.yaml"
-SA_USER = "system:serviceaccount:energy-autoscaler:energy-autoscaler"
-TOKEN = "e2e-admin-token"
-NS = "ml"
-
-# kind -> collection path (``{ns}``: the object's namespace) for applying manifests
-PATHS = {
-    "Namespace": "/api/v1/namespaces",
-    "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
-    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
-    "Service": "/api/v1/namespaces/{ns}/services",
-    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
-    "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-    "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-    "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
-    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
-    "CustomResourceDefinition": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-}
-
-
-def _missing() -> str | None:
-    binary = os.environ.get("KUBE_APISERVER")
-    if not binary:
-        return "set KUBE_APISERVER to a kube-apiserver binary to run the real-API suite"
-    if not (Path(binary).is_file() and os.access(binary, os.X_OK)):
-        return f"KUBE_APISERVER={binary!r} is not an executable file"
-    for tool in ("etcd", "openssl"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not on PATH (Debian: etcd-server, openssl)"
-    if not CRD.is_file():
-        return f"the PyTorchJob CRD is missing at {CRD}"
-    return None
-
-
-def _wait(what: str, ready: Any, procs: list[tuple[subprocess.Popen[bytes], Path]],
-          timeout_s: float = 60.0) -> None:
-    """Poll ``ready()``; fail at once, with the log's tail, if a server process died."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for proc, log in procs:
-            if proc.poll() is not None:
-                tail = log.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{log.stem} exited with {proc.returncode}:\n{tail}")
-        try:
-            if ready():
-                return
-        except (httpx.HTTPError, KubeApiError, OSError, ValueError):
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{what} not ready after {timeout_s:.0f} s")
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """etcd + kube-apiserver on loopback; yields an admin kubeconfig path."""
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    d = tmp_path_factory.mktemp("kube")
-    run = subprocess.run
-    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", d / "serving.key", "-out", d / "serving.crt", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
-    run(["openssl", "genrsa", "-out", d / "sa.key", "2048"], check=True, capture_output=True)
-    run(["openssl", "rsa", "-in", d / "sa.key", "-pubout", "-out", d / "sa.pub"], check=True,
-        capture_output=True)
-    (d / "tokens.csv").write_text(f'{TOKEN},admin,admin,"system:masters"\n')
-    etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
-    logs = [open(d / "etcd.log", "wb"), open(d / "apiserver.log", "wb")]  # noqa: SIM115
-    etcd = subprocess.Popen(
-        ["etcd", "--data-dir", d / "etcd", "--listen-client-urls",
-         f"http://127.0.0.1:{etcd_port}", "--advertise-client-urls",
-         f"http://127.0.0.1:{etcd_port}", "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
-         "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
-         "--initial-cluster", f"default=http://127.0.0.1:{peer_port}"],
-        stdout=logs[0], stderr=subprocess.STDOUT)
-    api = subprocess.Popen(
-        [os.environ["KUBE_APISERVER"], f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-         "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-         f"--secure-port={api_port}", f"--tls-cert-file={d / 'serving.crt'}",
-         f"--tls-private-key-file={d / 'serving.key'}", f"--token-auth-file={d / 'tokens.csv'}",
-         "--authorization-mode=RBAC", f"--service-account-key-file={d / 'sa.pub'}",
-         f"--service-account-signing-key-file={d / 'sa.key'}",
-         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-         "--service-cluster-ip-range=10.0.0.0/24", "--enable-priority-and-fairness=false"],
-        stdout=logs[1], stderr=subprocess.STDOUT)
-    kubeconfig = d / "admin.kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "e2e",
-        "clusters": [{"name": "e2e", "cluster": {
-            "server": f"https://127.0.0.1:{api_port}",
-            "certificate-authority": str(d / "serving.crt")}}],
-        "users": [{"name": "admin", "user": {"token": TOKEN}}],
-        "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}],
-    }))
-    try:
-        admin = KubeClient.from_config(str(kubeconfig))
-        procs = [(etcd, d / "etcd.log"), (api, d / "apiserver.log")]
-        _wait("kube-apiserver", lambda: admin.request(
-            "GET", "/api/v1/namespaces/default", tag="ready") is not None, procs, timeout_s=90)
-        for doc in yaml.safe_load_all(CRD.read_text()):
-            _apply(admin, doc)
-        for name in ("namespace", "serviceaccount", "rbac", "configmap", "deployment",
-                     "service"):
-            for doc in yaml.safe_load_all((ROOT / "operator" / f"{name}.yaml").read_text()):
-                _apply(admin, doc)
-        _apply(admin, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-        _wait("PyTorchJob CRD", lambda: admin.list(PYTORCHJOB, NS) is not None, procs)
-        yield kubeconfig
-    finally:
-        for proc in (api, etcd):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for log in logs:
-            log.close()
-
-
-def _apply(client: KubeClient, doc: dict[str, Any] | None) -> None:
-    if not doc:
-        return
-    path = PATHS[doc["kind"]].format(ns=doc["metadata"].get("namespace", ""))
-    client.request("POST", path, tag=f"apply {doc['kind']}", body=doc)
+__all__ = ["cluster"]  # the module fixture, shared with the admission-policy proof
 
 
 def _operator(kubeconfig: Path) -> OperatorLoop:
@@ -266,3 +135,89 @@ def test_operator_as_its_service_account_recommends_resizes_and_survives_a_resta
     assert (get(PYTORCHJOB, "enf")["spec"]["pytorchReplicaSpecs"]["Worker"]["replicas"],
             get(STATEFULSET, "sts")["spec"]["replicas"]) == sizes
     assert len(_events(admin, "Resized")) == resized
+
+
+# -- least privilege in fact: the admission policy -------------------------------------------
+POLICY = "energy-autoscaler-least-privilege"
+INJECTION = {"spec": {"template": {"spec": {"containers": [{
+    "name": "web", "image": "registry.example/miner:latest",
+    "env": [{"name": "DB_PASSWORD",
+             "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]}]}}}}
+
+
+def _deployment(name: str, namespace: str, annotations: dict[str, str]) -> dict[str, Any]:
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+            "spec": {"replicas": 3, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {
+                         "containers": [{"name": "web", "image": "nginx:1.27"}]}}}}
+
+
+def _merge(client: KubeClient, kind: KindRef, ns: str, name: str, body: dict[str, Any]) -> None:
+    client.request("PATCH", kind.object_path(ns, name), tag="probe", body=body,
+                   content_type=MERGE_PATCH)
+
+
+def _denied(call: Any) -> KubePermanentError:
+    with pytest.raises(KubePermanentError) as denied:
+        call()
+    assert denied.value.status in (403, 422), denied.value
+    assert POLICY in denied.value.message, denied.value.message
+    return denied.value
+
+
+def test_the_admission_policy_rejects_the_injection_and_passes_the_operators_patches(
+        cluster: Path) -> None:
+    admin = KubeClient.from_config(str(cluster))
+    sa = KubeClient.from_config(str(cluster), extra_headers={"Impersonate-User": SA_USER})
+    on = {P + "enabled": "true"}
+    admin.request("POST", "/api/v1/namespaces", tag="c",
+                  body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments"}})
+    admin.request("POST", DEPLOYMENT.collection_path("payments"), tag="c",
+                  body=_deployment("payments-api", "payments", {}))
+    for name in ("canary", "web"):
+        admin.request("POST", DEPLOYMENT.collection_path(NS), tag="c",
+                      body=_deployment(name, NS, dict(on)))
+    admin.request("POST", STATEFULSET.collection_path(NS), tag="c",
+                  body=_statefulset("sts-adm", 4, dict(on)))
+    admin.request("POST", PYTORCHJOB.collection_path(NS), tag="c", body=_job("job-adm", 4, on))
+
+    # A policy is enforced once the server's informer has it: poll with a probe whose success
+    # would be harmless (a label on the canary) until the server rejects it.
+    deadline, n = time.monotonic() + 60, 0
+    while True:
+        n += 1
+        try:
+            _merge(sa, DEPLOYMENT, NS, "canary", {"metadata": {"labels": {"probe": str(n)}}})
+        except KubePermanentError as e:
+            assert POLICY in e.message, e
+            break
+        assert time.monotonic() < deadline, "the admission policy was not enforced within 60 s"
+        time.sleep(0.5)
+
+    # The issue's probe: RBAC lets the ServiceAccount patch any Deployment; the policy does not.
+    rejected = _denied(lambda: _merge(sa, DEPLOYMENT, "payments", "payments-api", INJECTION))
+    assert "opted in" in rejected.message
+    victim = admin.request("GET", DEPLOYMENT.object_path("payments", "payments-api"), tag="g")
+    [container] = victim["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "nginx:1.27" and "env" not in container
+    # ... nor on a workload that opted in, nor the owner's inputs, nor a scale to zero.
+    _denied(lambda: _merge(sa, DEPLOYMENT, NS, "web", INJECTION))
+    _denied(lambda: _merge(sa, DEPLOYMENT, NS, "web",
+                           {"metadata": {"annotations": {P + "mode": "enforce"}}}))
+
+    # The operator's own requests, through its own client methods, pass on every served kind.
+    for kind, name in ((DEPLOYMENT, "web"), (STATEFULSET, "sts-adm"), (PYTORCHJOB, "job-adm")):
+        obj = admin.request("GET", kind.object_path(NS, name), tag="g")
+        ref = ObjectRef.of(kind, obj)
+        patched = sa.patch_annotations(ref, {P + "recommendation": '{"replicas": 2}',
+                                             P + "state": "v1:e30="},
+                                       obj["metadata"]["resourceVersion"])
+        assert patched["metadata"]["annotations"][P + "state"] == "v1:e30="
+        assert sa.patch_scale(ref, 2) == 2
+        assert kind.replicas(admin.request("GET", kind.object_path(NS, name), tag="g")) == 2
+        _denied(lambda ref=ref: sa.patch_scale(ref, 0))
+
+    # Nobody else is confined: the cluster admin may still change what the operator may not.
+    _merge(admin, DEPLOYMENT, NS, "web", {"metadata": {"labels": {"team": "a"}}})
