@@ -20,6 +20,7 @@ class PolicyConfig:
     resize_downtime_s: float = 30.0  # zero progress after a resize, drawing the new power
     margin: float = 0.25  # resize only if saving > cost * (1 + margin)
     resize_z: float = 1.0  # ... where saving is its lower bound: mean − resize_z·sd
+    unmeasured_z: float = 2.0  # ... and mean − unmeasured_z·sd to a degree never measured
     default_horizon_s: float = 3600.0  # remaining run time assumed without total_samples
     near_end_saving: float = 0.2  # no saving this large could repay a resize: "near end"
 

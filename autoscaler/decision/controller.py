@@ -200,7 +200,7 @@ class Controller:
         if self._fit is not None and grid_key == self._fit_key and self._close(stats):
             return self._fit
         grid = np.arange(self._spec.min_replicas, self._spec.max_replicas + 1)
-        split = step_stats(self._history.windows, stats.replicas)
+        split = step_stats(self._history.columns, stats.replicas)
         per_node = self._spec.workers_per_node
         if split is not None and per_node is None:
             per_node = workers_per_node(split.replicas, split.nodes)
@@ -248,6 +248,8 @@ class Controller:
         objective = evaluate(constraints.fallback or self._spec.objective, thr, pw)
         measured_set = self._measured_degrees()
         measured = np.isin(thr.grid, measured_set)
+        lo, hi = (measured_set.min(), measured_set.max()) if measured_set.size else (0, 0)
+        extrapolated = (thr.grid < lo) | (thr.grid > hi)
         x_cur = thr.at(ev.current)[0]
         left = constraints.remaining_samples
         known = left is not None
@@ -256,6 +258,7 @@ class Controller:
         durations = [w.duration_s for w in self._history.windows[-20:]]
         return Situation(
             evidence=ev, objective=objective, constraints=constraints, measured=measured,
+            extrapolated=extrapolated,
             identified=measured_set.size >= 2, remaining_samples=left, remaining_known=known,
             current_throughput_sps=x_cur, throughput_sps=thr.mean,
             interval_s=float(np.median(durations)),

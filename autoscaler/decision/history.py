@@ -55,6 +55,19 @@ class DegreeStats:
         return int(self.replicas.size)
 
 
+# The columns kept beside the windows (the step's split is NaN where a window lacks it).
+COLUMNS = ("replicas", "throughput_sps", "power_w", "start_s", "step_s", "sync_s",
+           "batch_per_worker", "nodes")
+
+
+def _row(w: Window) -> np.ndarray:
+    def num(v: float | int | None) -> float:
+        return math.nan if v is None else float(v)
+
+    return np.array([w.replicas, w.throughput_sps, w.power_w, w.start_s, num(w.step_s),
+                     num(w.sync_s), num(w.batch_per_worker), num(w.nodes)])
+
+
 def window_is_fittable(window: Window) -> bool:
     """A window may be fitted: OK quality, at least one replica, and finite, positive figures."""
     figures = (window.throughput_sps, window.power_w, window.start_s, window.end_s)
@@ -80,7 +93,7 @@ class History:
         self.windows: list[Window] = []
         self.version = 0  # bumps whenever the fittable set changes (fit cache key)
         self.drift_at_s: float | None = None
-        self._cols = np.zeros((0, 4))
+        self._cols = np.zeros((0, len(COLUMNS)))
         self._stats: tuple[int, DegreeStats | None] = (-1, None)
 
     def add(self, window: Window) -> bool:
@@ -88,9 +101,7 @@ class History:
         if self.drift_at_s is not None and window.start_s >= self.drift_at_s:
             self._drop_stale_at(window.replicas)
         self.windows.append(window)
-        row = np.array(
-            [[window.replicas, window.throughput_sps, window.power_w, window.start_s]], dtype=float
-        )
+        row = _row(window)[None, :]
         self._cols = np.concatenate((self._cols, row))
         self._trim(window.replicas)
         self.version += 1
@@ -119,11 +130,16 @@ class History:
 
     def restore(self, windows: list[Window], drift_at_s: float | None) -> None:
         self.windows = list(windows)
-        self._cols = np.array(
-            [[w.replicas, w.throughput_sps, w.power_w, w.start_s] for w in windows], dtype=float
-        ).reshape(-1, 4)
+        self._cols = np.array([_row(w) for w in windows], dtype=float).reshape(-1, len(COLUMNS))
         self.drift_at_s = drift_at_s
         self.version += 1
+
+    @property
+    def columns(self) -> np.ndarray:
+        """One row per window, :data:`COLUMNS` (read-only view; NaN: not reported)."""
+        view = self._cols.view()
+        view.setflags(write=False)
+        return view
 
     def count_at(self, replicas: int, since_s: float) -> int:
         c = self._cols

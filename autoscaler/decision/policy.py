@@ -13,7 +13,8 @@ Each stage returns a :class:`Verdict` (replicas, reason, message) or passes:
 5. objective   — the allowed degree surely best for the objective per sample (largest saving
                  at its lower bound), else the best by the mean.
 6. pay-back    — resize only when the saving over the remaining work, at its lower bound
-                 (mean − resize_z·sd), exceeds the resize cost (downtime × objective rate at the
+                 (mean − z·sd; z = unmeasured_z to a degree outside the measured range, which
+                 only an extrapolation speaks for, else resize_z), exceeds the resize cost (downtime × objective rate at the
                  new degree) × (1 + margin); a degree that breaks a constraint is left anyway.
 7. exploration — when holding, measure an unmeasured degree if that is worth its cost
                  (:mod:`autoscaler.decision.exploration`).
@@ -95,7 +96,8 @@ def choose(s: Situation) -> int:
         candidates = s.constraints.allowed
     i_cur = o.index(cur)
     f_cur, sd_cur = float(o.per_sample[i_cur]), float(o.per_sample_sd[i_cur])
-    sure = f_cur - o.per_sample - cfg.resize_z * np.hypot(sd_cur, o.per_sample_sd)
+    z = np.where(s.extrapolated, cfg.unmeasured_z, cfg.resize_z)
+    sure = f_cur - o.per_sample - z * np.hypot(sd_cur, o.per_sample_sd)
     sure = np.where(candidates & (o.grid != cur), sure, -np.inf)
     best_sure = int(np.argmax(sure))
     if sure[best_sure] > 0:
@@ -123,7 +125,10 @@ def stage_payback(s: Situation, target: int) -> Verdict:
         return Verdict(target, s.constraints.binding, message, saving_pct=saving_pct)
     left = s.remaining_samples
     saving = left * (f_cur - f_tgt)
-    sure = saving - cfg.resize_z * left * math.hypot(
+    # A measurement beats an extrapolation: leaving for a degree outside the measured range on
+    # the model's word needs the gap beyond doubt (unmeasured_z); within it, resize_z.
+    z = cfg.unmeasured_z if s.extrapolated[i_tgt] else cfg.resize_z
+    sure = saving - z * left * math.hypot(
         float(o.per_sample_sd[i_cur]), float(o.per_sample_sd[i_tgt])
     )
     cost = cfg.resize_downtime_s * float(o.rate_per_s[i_tgt])

@@ -45,6 +45,7 @@ class Situation:
     objective: ObjectiveCurve
     constraints: ConstraintOutcome
     measured: np.ndarray  # bool per grid degree
+    extrapolated: np.ndarray  # bool per grid degree: outside the measured range
     identified: bool  # the curve's shape is fitted (two or more degrees measured)
     remaining_samples: float  # known, or assumed from the horizon
     remaining_known: bool

@@ -30,14 +30,12 @@ The model is pure numpy: no fitting library, a few array operations per refit.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from autoscaler.decision.fitting import nnls_normal
 from autoscaler.decision.models import Curve, anchor_measured, relative_distance
-from autoscaler.decision.types import Window
 
 # Model-form priors (relative standard deviations; log-normal ratios as (median, log-sd)).
 _FORM_ONE_POINT = 0.6  # sync slope unknown from one degree: relative error at distance 1
@@ -60,23 +58,21 @@ class StepStats:
     sync_s: np.ndarray
 
 
-def _split_ok(w: Window) -> bool:
-    values = (w.step_s, w.sync_s, w.batch_per_worker)
-    return all(v is not None and math.isfinite(v) and v >= 0 for v in values) and bool(
-        w.step_s and w.batch_per_worker
-    )
+def step_stats(columns: np.ndarray, degrees: np.ndarray) -> StepStats | None:
+    """Per-degree means of the split, or None unless every degree in ``degrees`` reports it.
 
-
-def step_stats(windows: Sequence[Window], degrees: np.ndarray) -> StepStats | None:
-    """Per-degree means of the split, or None unless every degree in ``degrees`` reports it."""
-    n = np.array([w.replicas for w in windows if _split_ok(w)], dtype=np.int64)
-    if n.size == 0 or not np.all(np.isin(degrees, n)):
+    ``columns``: the history's rows (:data:`autoscaler.decision.history.COLUMNS`).
+    """
+    step, sync, batch, nodes = (columns[:, i] for i in range(4, 8))
+    ok = np.isfinite(step) & np.isfinite(sync) & np.isfinite(batch) & (step > 0) & (batch > 0)
+    ok &= sync >= 0
+    if not ok.any():
         return None
-    picked = [w for w in windows if _split_ok(w)]
-    step = np.array([w.step_s for w in picked], dtype=float)
-    sync = np.minimum(np.array([w.sync_s for w in picked], dtype=float), step)
-    batch = np.array([w.batch_per_worker for w in picked], dtype=float)
-    nodes = np.array([w.nodes or 1 for w in picked], dtype=float)
+    n = columns[ok, 0].astype(np.int64)
+    if not np.all(np.isin(degrees, n)):
+        return None
+    step, sync, batch = step[ok], np.minimum(sync[ok], step[ok]), batch[ok]
+    nodes = np.where(np.isfinite(nodes[ok]), nodes[ok], 1.0)
     count = np.maximum(np.bincount(n, minlength=int(degrees.max()) + 1), 1)[degrees]
 
     def mean(v: np.ndarray) -> np.ndarray:

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from autoscaler.decision import Controller, JobSpec, Objective, Progress, Quality, Window
+from autoscaler.decision import (
+    Controller,
+    JobSpec,
+    Objective,
+    PolicyConfig,
+    Progress,
+    Quality,
+    Window,
+)
+from autoscaler.decision.history import History
 from autoscaler.decision.step_model import StepModel, nodes_of, step_stats, workers_per_node
 
 INTERVAL_S = 30.0
@@ -78,9 +87,11 @@ class StepTruth:
 
 def test_step_stats_need_every_degree_to_report_the_split() -> None:
     truth, rng = StepTruth(), np.random.default_rng(1)
-    windows = [truth.window(2, 0.0, rng), truth.window(4, 30.0, rng, split=False)]
-    assert step_stats(windows, np.array([2])) is not None
-    assert step_stats(windows, np.array([2, 4])) is None  # 4 reports samples only: fall back
+    history = History(PolicyConfig())
+    history.add(truth.window(2, 0.0, rng))
+    history.add(truth.window(4, 30.0, rng, split=False))
+    assert step_stats(history.columns, np.array([2])) is not None
+    assert step_stats(history.columns, np.array([2, 4])) is None  # 4: samples only, fall back
 
 
 @pytest.mark.parametrize(
@@ -115,8 +126,10 @@ def test_the_batch_regime_is_recognised_from_the_measured_degrees(
     truth: StepTruth, measured: list[int], regime: str
 ) -> None:
     rng = np.random.default_rng(2)
-    windows = [truth.window(n, 30.0 * i, rng) for i, n in enumerate(measured)]
-    stats = step_stats(windows, np.array(measured))
+    history = History(PolicyConfig())
+    for i, n in enumerate(measured):
+        history.add(truth.window(n, 30.0 * i, rng))
+    stats = step_stats(history.columns, np.array(measured))
     assert stats is not None
     model = StepModel(stats, np.full(len(measured), 0.01), truth.per_node)
     assert model.regime == regime
