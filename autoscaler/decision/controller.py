@@ -221,7 +221,8 @@ class Controller:
             thr = fit_throughput(stats.replicas, stats.throughput_sps, stats.throughput_se, grid,
                                  self._cfg)
             return anchored(thr, stats.replicas, stats.throughput_sps, stats.throughput_se)
-        model = StepModel(split, stats.throughput_se / stats.throughput_sps, per_node)
+        model = StepModel(split, stats.throughput_se / stats.throughput_sps, per_node,
+                          self._spec.batch_regime)
         return fit_step_throughput(model, grid, stats.replicas, stats.throughput_sps,
                                    stats.throughput_se)
 
@@ -250,6 +251,8 @@ class Controller:
         measured = np.isin(thr.grid, measured_set)
         lo, hi = (measured_set.min(), measured_set.max()) if measured_set.size else (0, 0)
         extrapolated = (thr.grid < lo) | (thr.grid > hi)
+        stats = self._fit_stats
+        fresh = measured if stats is None else np.isin(thr.grid, stats.fresh_replicas)
         x_cur = thr.at(ev.current)[0]
         left = constraints.remaining_samples
         known = left is not None
@@ -258,7 +261,7 @@ class Controller:
         durations = [w.duration_s for w in self._history.windows[-20:]]
         return Situation(
             evidence=ev, objective=objective, constraints=constraints, measured=measured,
-            extrapolated=extrapolated,
+            extrapolated=extrapolated, fresh=fresh,
             identified=measured_set.size >= 2, remaining_samples=left, remaining_known=known,
             current_throughput_sps=x_cur, throughput_sps=thr.mean,
             interval_s=float(np.median(durations)),

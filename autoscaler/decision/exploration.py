@@ -6,7 +6,8 @@ worse but uncertain can still be worth a look; one predicted worse and well know
 cost is a resize there and back plus the expected loss while it is measured (warm-up and the
 minimum windows). The trial happens only when value > cost × (1 + explore_margin): expected
 improvement assumes the trial reveals the truth, while a few noisy windows reveal only part of
-it. Candidates are unmeasured degrees within a factor ``explore_ratio`` of the current one
+it. Candidates are degrees not measured since the last drift (a degree measured before it is
+re-measured, not trusted blindly) within a factor ``explore_ratio`` of the current one
 (scaling is multiplicative) that could meet the constraints.
 """
 
@@ -50,7 +51,7 @@ def stage_exploration(s: Situation, target: int) -> Verdict | None:
         return None
     # A short trial commits to nothing: any degree whose mean meets the constraints may be tried.
     plausible = s.constraints.plausible
-    open_ = ~s.measured & (s.constraints.allowed if plausible is None else plausible)
+    open_ = ~s.fresh & (s.constraints.allowed if plausible is None else plausible)
     if cfg.explore_ratio > 0:
         # Scaling is multiplicative: a "neighbour" of 4 is 2..8, of 12 is 6..24.
         open_ &= (o.grid * cfg.explore_ratio >= cur) & (o.grid <= cur * cfg.explore_ratio)

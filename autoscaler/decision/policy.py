@@ -14,8 +14,9 @@ Each stage returns a :class:`Verdict` (replicas, reason, message) or passes:
                  at its lower bound), else the best by the mean.
 6. pay-back    — resize only when the saving over the remaining work, at its lower bound
                  (mean − z·sd; z = unmeasured_z to a degree outside the measured range, which
-                 only an extrapolation speaks for, else resize_z), exceeds the resize cost (downtime × objective rate at the
-                 new degree) × (1 + margin); a degree that breaks a constraint is left anyway.
+                 only an extrapolation speaks for, else resize_z), exceeds the resize cost
+                 (downtime × objective rate at the new degree) × (1 + margin); a degree that
+                 breaks a constraint is left anyway.
 7. exploration — when holding, measure an unmeasured degree if that is worth its cost
                  (:mod:`autoscaler.decision.exploration`).
 

@@ -46,6 +46,7 @@ class Situation:
     constraints: ConstraintOutcome
     measured: np.ndarray  # bool per grid degree
     extrapolated: np.ndarray  # bool per grid degree: outside the measured range
+    fresh: np.ndarray  # bool per grid degree: measured since the last drift (else worth a look)
     identified: bool  # the curve's shape is fitted (two or more degrees measured)
     remaining_samples: float  # known, or assumed from the horizon
     remaining_known: bool

@@ -40,6 +40,7 @@ from autoscaler.decision.models import Curve, anchor_measured, relative_distance
 # Model-form priors (relative standard deviations; log-normal ratios as (median, log-sd)).
 _FORM_ONE_POINT = 0.6  # sync slope unknown from one degree: relative error at distance 1
 _FORM_TWO_POINTS = 0.3  # a straight line through two degrees, extrapolated
+_SYNC_FLOOR = 0.35  # relative doubt on synchronisation at any unmeasured degree
 _FORM_COMPUTE = 0.25  # compute extrapolated in n at a fixed per-worker batch
 _INTRA_FROM_INTER = (0.3, 0.9)  # sync within a node as a ratio of sync across nodes
 _INTER_FROM_INTRA = (3.0, 0.9)  # sync across nodes as a ratio of sync within a node
@@ -124,7 +125,10 @@ def _line(n: np.ndarray, y: np.ndarray, rel_se: np.ndarray, m: np.ndarray) -> tu
         mean = d @ coef
         cov = np.linalg.pinv((design.T * w) @ design)
         var = np.einsum("ij,jk,ik->i", d, cov, d)
-    sd = np.sqrt(np.maximum(var, 0.0) + (form * rel * np.abs(mean)) ** 2)
+    # Synchronisation differs between placements of the same size (which links, which
+    # neighbours): an unmeasured degree keeps at least _SYNC_FLOOR of relative doubt.
+    form_rel = np.where(rel > 0, np.maximum(form * rel, _SYNC_FLOOR), 0.0)
+    sd = np.sqrt(np.maximum(var, 0.0) + (form_rel * np.abs(mean)) ** 2)
     return np.maximum(mean, 0.0), sd
 
 
@@ -143,7 +147,10 @@ class StepPrediction:
 class StepModel:
     """The fitted step model of one job (see the module docstring)."""
 
-    def __init__(self, stats: StepStats, rel_se: np.ndarray, per_node: int | None) -> None:
+    def __init__(
+        self, stats: StepStats, rel_se: np.ndarray, per_node: int | None,
+        regime: str | None = None,
+    ) -> None:
         self._s = stats
         self._rel_se = np.maximum(rel_se, 1e-4)
         self._per_node = per_node
@@ -151,7 +158,8 @@ class StepModel:
         varies = np.ptp(b) > _GLOBAL_REL_SPREAD * float(np.mean(b))
         total = b * n
         steady_total = np.ptp(total) <= _GLOBAL_REL_SPREAD * float(np.mean(total))
-        self.regime = "global" if n.size >= 2 and varies and steady_total else "per-worker"
+        seen = "global" if n.size >= 2 and varies and steady_total else "per-worker"
+        self.regime = regime or seen
 
     def batch_at(self, m: np.ndarray) -> np.ndarray:
         s = self._s

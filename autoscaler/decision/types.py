@@ -118,6 +118,10 @@ class JobSpec:
     # Placement: how many workers share a node (nodes(n) = ceil(n / workers_per_node)). None:
     # unknown — inferred from the windows' reported node counts, else every degree on one node.
     workers_per_node: int | None = None
+    # How the per-worker batch changes with n, where the job's owner says: "per-worker" (fixed
+    # per-worker batch) or "global" (fixed global batch split over n). None: seen from the
+    # measured degrees (b·n constant while b varies), a fixed per-worker batch until then.
+    batch_regime: str | None = None
 
     def __post_init__(self) -> None:
         if self.min_replicas < 1:
@@ -128,6 +132,8 @@ class JobSpec:
             raise ValueError(
                 f"max_replicas ({self.max_replicas}) must be >= min_replicas ({self.min_replicas})"
             )
+        if self.batch_regime not in (None, "per-worker", "global"):
+            raise ValueError(f"batch_regime must be per-worker or global, got {self.batch_regime!r}")
         if self.workers_per_node is not None and self.workers_per_node < 1:
             raise ValueError(f"workers_per_node must be >= 1, got {self.workers_per_node}")
 

@@ -40,9 +40,20 @@ class SimulationReport:
 
 
 def job_spec(scenario: Scenario) -> JobSpec:
-    """The JobSpec a policy gets: the simulation starts at t = 0, so the deadline is absolute."""
+    """The JobSpec a policy gets: the simulation starts at t = 0, so the deadline is absolute.
+
+    What the job's owner and platform know is passed on: the placement (workers per node) and,
+    for a ``step`` workload, whether the global or the per-worker batch is fixed. The curves
+    themselves are not: those the policy must measure.
+    """
     job = scenario.job
+    step = scenario.workload.step
+    regime = None
+    if step is not None:
+        regime = "per-worker" if step.batch.per_worker is not None else "global"
     return JobSpec(
+        workers_per_node=scenario.workload.workers_per_node,
+        batch_regime=regime,
         min_replicas=job.min_replicas,
         max_replicas=job.max_replicas,
         objective=job.objective_parsed,
