@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import threading
 from typing import Any
@@ -27,7 +28,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="act without a Lease (only when exactly one replica runs)")
 
 
+def _require_kube_extra() -> None:
+    """The operator loads credentials with the official Kubernetes client, an optional extra
+    (local mode and the simulator do not need it): without it, one line saying how to get it,
+    before the settings are read, instead of a ModuleNotFoundError deep in the client."""
+    try:
+        importlib.import_module("kubernetes")
+    except ModuleNotFoundError as e:
+        if e.name != "kubernetes":  # installed but broken: that traceback is the useful one
+            raise
+        raise UserError("the Kubernetes client is not installed; "
+                        "install it with: pip install 'energy-autoscaler[kube]'") from e
+
+
 def run(args: argparse.Namespace) -> int:
+    _require_kube_extra()
     from autoscaler.kube.client import KubeClient
     from autoscaler.kube.errors import KubeApiError
     from autoscaler.runtime.operator_loop import OperatorLoop

@@ -3,8 +3,8 @@ watches listed namespaces, a ClusterRole only when it watches all; and an admiss
 in the plain manifests and in the chart, bound to that ServiceAccount and covering every
 resource its RBAC lets it patch.
 
-The chart is rendered by ``chart_render`` (real helm when installed, else the template subset
-it implements), the plain manifests are read as files (``test_manifests_render`` runs kustomize).
+The chart is rendered by Helm itself (``chart_render``: Helm v4's Go SDK), the plain manifests
+are read as files (``test_manifests_render`` runs kustomize).
 """
 
 from __future__ import annotations
