@@ -94,7 +94,12 @@ def ours(truth: dict[int, Truth], measured: tuple[int, ...], seed: int,
          split: bool) -> dict[int, tuple[float, float]]:
     """n -> (predicted samples/s, one-sigma sd) at every degree, from our Controller."""
     lo, hi = min(truth), max(truth)
-    ctl = Controller(JobSpec(lo, hi, workers_per_node=4 if split else None))
+    # Pollux is given the per-worker batch of every degree it predicts; ours is told the same
+    # thing the way a job's owner would say it: which batch the script keeps fixed.
+    batches = [truth[n].batch for n in sorted(truth)]
+    regime = "per-worker" if max(batches) - min(batches) < 1e-9 else "global"
+    ctl = Controller(JobSpec(lo, hi, workers_per_node=4 if split else None,
+                             batch_regime=regime if split else None))
     rng = np.random.default_rng(seed)
     t0 = 0.0
     for n in measured:

@@ -11,6 +11,11 @@ and is the stable figure.
 
 ``--no-scrape`` runs the instrumented rounds without scrapes (an A/A check of the noise).
 
+The step split (issue 10) adds two costs, printed last: ``step()`` with sync measuring on, and
+the DDP hook (``autoscaler.worker.ddp.attach``), measured as process CPU time per step of a
+one-worker gloo DDP job with torch's built-in all-reduce vs the timed hook, in alternating
+rounds (CPU time, because wall time on a shared 2-core machine swings by more than the cost).
+
     .venv/bin/python benchmarks/reporter_overhead.py [--rounds 40 --steps 250]
 """
 
@@ -34,8 +39,6 @@ from autoscaler.worker import Reporter, ReporterConfig
 
 class EventLike(Protocol):
     def wait(self, timeout: float | None = ...) -> bool: ...
-
-
 
 
 def make_model() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
@@ -101,6 +104,73 @@ def scraper(url: str, stop: EventLike, active: Any, count: Any) -> None:
     decoy.shutdown()
 
 
+def ddp_hook_cost(rounds: int, steps: int) -> tuple[float, float, float]:
+    """(CPU s/step built-in, with torch's Python all-reduce hook, with the timed hook) for
+    a one-worker gloo DDP job of the MLP in ``make_model``."""
+    import torch.distributed as dist
+    from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
+    from torch.nn.parallel import DistributedDataParallel
+
+    from autoscaler.worker.ddp import attach
+
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{free_port()}", rank=0, world_size=1
+    )
+    sink = Reporter(ReporterConfig(), sources=[])
+    arms: dict[str, tuple[DistributedDataParallel, torch.optim.Optimizer]] = {}
+    for name in ("builtin", "pyhook", "timed"):
+        model, _ = make_model()
+        ddp = DistributedDataParallel(model)
+        if name == "pyhook":
+            ddp.register_comm_hook(None, default_hooks.allreduce_hook)
+        elif name == "timed":
+            timer = attach(ddp, sink)
+        arms[name] = (ddp, torch.optim.SGD(ddp.parameters(), lr=0.01))
+    x, y = torch.randn(64, 128), torch.randint(0, 10, (64,))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    cpu: dict[str, list[float]] = {k: [] for k in arms}
+
+    def go(name: str, n: int) -> float:
+        ddp, opt = arms[name]
+        c0 = time.process_time()
+        for _ in range(n):
+            opt.zero_grad()
+            loss_fn(ddp(x), y).backward()
+            opt.step()
+            if name == "timed":
+                sink.step(samples=64)
+        return (time.process_time() - c0) / n
+
+    names = list(arms)
+    for name in names:
+        go(name, 20)
+    before = timer.steps
+    for r in range(rounds):
+        for name in names[r % 3 :] + names[: r % 3]:
+            cpu[name].append(go(name, steps))
+    dist.destroy_process_group()
+    assert timer.steps - before == rounds * steps, "the hook missed steps"
+    return (
+        statistics.median(cpu["builtin"]),
+        statistics.median(cpu["pyhook"]),
+        statistics.median(cpu["timed"]),
+    )
+
+
+def bookkeeping_cost(n: int = 100_000) -> float:
+    """Seconds of the hook's own Python bookkeeping per bucket (launch + completion), the part
+    our timing adds on top of any Python comm hook."""
+    from autoscaler.worker.ddp import SyncTimer
+
+    sink = Reporter(ReporterConfig(), sources=[])
+    timer = SyncTimer(sink)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        timer.launched(True)
+        timer.completed()
+    return (time.perf_counter() - t0) / n
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--rounds", type=int, default=40)
@@ -108,6 +178,7 @@ def main() -> None:
     p.add_argument(
         "--no-scrape", action="store_true", help="instrumented rounds call step() only (A/A check)"
     )
+    p.add_argument("--ddp-rounds", type=int, default=30, help="rounds per DDP arm")
     args = p.parse_args()
     torch.set_num_threads(1)
     port = free_port()
@@ -148,6 +219,15 @@ def main() -> None:
         bare.step(samples=64)
     step_call_s = (time.perf_counter() - t0) / n
     bare.close()
+    timed = Reporter(ReporterConfig(), sources=[])
+    timed.measure_sync()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        timed.add_sync(0.001)
+        timed.step(samples=64)
+    step_sync_call_s = (time.perf_counter() - t0) / n
+    book_s = bookkeeping_cost()
+    ddp_builtin_s, ddp_py_s, ddp_timed_s = ddp_hook_cost(args.ddp_rounds, args.steps)
     reporter.close()
 
     base_s = statistics.median(w for w, _ in plain)
@@ -175,6 +255,19 @@ def main() -> None:
     print(
         "overhead (components)      : "
         f"{100 * (step_call_s / base_s + scrape_s / 1.0):.3f} % of step time (target <= 1 %)"
+    )
+    print("-- step split (sync wait) --")
+    print(
+        f"step() + add_sync(), sync on: {step_sync_call_s * 1e9:.0f} ns/call "
+        f"(plain step() {step_call_s * 1e9:.0f} ns) = {100 * step_sync_call_s / base_s:.3f} %"
+        " of a step"
+    )
+    print(f"hook bookkeeping per bucket : {book_s * 1e9:.0f} ns (launch + completion, lock)")
+    print(
+        f"DDP, 1 gloo worker, CPU/step: built-in {ddp_builtin_s * 1e3:.3f} ms, torch's Python "
+        f"hook {ddp_py_s * 1e3:.3f} ms ({100 * (ddp_py_s / ddp_builtin_s - 1):+.2f} %), timed "
+        f"hook {ddp_timed_s * 1e3:.3f} ms ({100 * (ddp_timed_s / ddp_builtin_s - 1):+.2f} %; "
+        f"{100 * (ddp_timed_s / ddp_py_s - 1):+.2f} % vs torch's Python hook)"
     )
 
 

@@ -19,7 +19,9 @@ What makes it elastic:
   the ranks agree (a one-element all-reduce) whether anyone was asked to stop, so they all stop
   after the same step, and rank 0's final checkpoint holds every completed step.
 - **The reporter** (``autoscaler.worker.Reporter``) counts samples for the autoscaler; each
-  worker reports its own share of every step.
+  worker reports its own share of every step. ``autoscaler.worker.ddp.attach`` times how long
+  each step waits on DDP's gradient all-reduce (a communication hook), and ``reporter.sync()``
+  times the per-step stop-flag all-reduce, so the autoscaler sees compute and sync apart.
 
 Data is synthetic (a fixed random linear teacher) so nothing is downloaded. ``--step-log``
 appends one JSON line per completed step (rank 0) — the tests read it to prove that no step
@@ -29,6 +31,7 @@ is lost or repeated across resizes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -111,10 +114,13 @@ def shard_bounds(items: int, rank: int, world: int) -> tuple[int, int]:
 
 
 def load_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer) -> int:
-    """Restore model and optimizer; return the number of completed steps (0 if none)."""
+    """Restore model and optimizer; return the number of completed steps (0 if none).
+
+    ``weights_only=True``: the checkpoint holds only tensors and plain types, and unpickling
+    anything else could run code from whoever could write the file."""
     if not path.exists():
         return 0
-    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False)
+    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     return int(state["step"])
@@ -128,7 +134,8 @@ def save_checkpoint(
     global_batch: int,
     world: int,
 ) -> None:
-    """Write to a temporary file and rename it over the old one: never a torn checkpoint."""
+    """Write to a temporary file and rename it over the old one: never a torn checkpoint.
+    Only tensors and plain types (what ``weights_only=True`` loads back)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp.{os.getpid()}")
     torch.save(
@@ -139,22 +146,28 @@ def save_checkpoint(
             "data_position": step,  # next batch index to read
             "samples_done": step * global_batch,
             "world_size": world,
-            "saved_at": time.time(),
+            "saved_at": float(time.time()),
         },
         tmp,
     )
     os.replace(tmp, path)
 
 
-def make_reporter() -> Any:
-    """The autoscaler's worker reporter; absent only when the package is not installed."""
+def make_reporter(ddp: nn.Module) -> Any:
+    """The autoscaler's worker reporter; absent only when the package is not installed. With
+    DDP, its all-reduce is timed too (sync wait vs compute)."""
     try:
         from autoscaler.worker import Reporter
+        from autoscaler.worker.ddp import attach
     except ImportError:
         print("train_elastic: autoscaler.worker not importable; not reporting", file=sys.stderr)
         return None
     reporter = Reporter.from_env()
     reporter.start()
+    if isinstance(ddp, DistributedDataParallel):
+        attach(ddp, reporter)
+    else:
+        reporter.measure_sync()  # one process, no DDP: a step waits on no one
     return reporter
 
 
@@ -180,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     step = load_checkpoint(args.checkpoint, model, opt)
     ddp: nn.Module = DistributedDataParallel(model) if distributed else model
-    reporter = make_reporter()
+    reporter = make_reporter(ddp)
     teacher = torch.randn(args.hidden, 10, generator=torch.Generator().manual_seed(args.seed))
     last_saved = step
     max_steps = args.max_steps
@@ -212,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
                 save_checkpoint(args.checkpoint, model, opt, step, args.global_batch, world)
                 last_saved = step
             stop_flag.fill_(1.0 if _STOP_REQUESTED else 0.0)
-            if distributed:  # all ranks stop after the same step
-                dist.all_reduce(stop_flag, op=dist.ReduceOp.MAX)
+            if distributed:  # all ranks stop after the same step; a wait on the others
+                with reporter.sync() if reporter is not None else contextlib.nullcontext():
+                    dist.all_reduce(stop_flag, op=dist.ReduceOp.MAX)
             if stop_flag.item() > 0:
                 break
     finally:

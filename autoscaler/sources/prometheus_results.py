@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from autoscaler.sources.grouping import JobMatcher
-from autoscaler.sources.snapshot import SeriesKey, Snapshot, SourceError, WorkerSnapshot
+from autoscaler.sources.snapshot import (
+    SeriesKey,
+    Snapshot,
+    SourceError,
+    StepCounters,
+    WorkerSnapshot,
+)
 from autoscaler.worker import metrics as m
 
 DCGM_ENERGY = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"  # mJ since boot
@@ -26,6 +33,15 @@ KEPLER_CONTAINER = "kepler_container_joules_total"  # older Kepler (<= 0.7)
 # core/uncore are inside package, psys overlaps everything: only these two, or joules double.
 _KEPLER_CPU_ZONES = frozenset({"package", "dram"})
 
+
+# Step and sync summaries: position in _Worker.steps (StepCounters' field order).
+_STEP_INDEX = {
+    m.STEP_SECONDS_COUNT: 0,
+    m.STEP_SECONDS_SUM: 1,
+    m.SYNC_WAIT_SECONDS_COUNT: 2,
+    m.SYNC_WAIT_SECONDS_SUM: 3,
+}
+STEP_METRICS = tuple(_STEP_INDEX)
 
 _DCGM_SOURCE = m.EnergySource.DCGM.value
 _KEPLER_SOURCE = m.EnergySource.KEPLER.value
@@ -73,9 +89,11 @@ def build_snapshots(
     backend: EnergyBackend,
     at_s: float,
     energy_matcher: JobMatcher | None = None,
+    node_labels: Sequence[str] = (),
 ) -> dict[str, Snapshot]:
     """Query results → one ``Snapshot`` per job (every job in the matcher gets one).
-    ``energy_matcher`` reads the exporter's pod/namespace labels (default: ``matcher``'s)."""
+    ``energy_matcher`` reads the exporter's pod/namespace labels (default: ``matcher``'s);
+    ``node_labels`` are the candidate labels naming a worker's node (first present wins)."""
     # Keyed by the (job, worker) tuple the matcher returns (cached, so hashing is cheap): this
     # loop runs once per series — 4,000 times per pass for 1,000 workers.
     acc: dict[tuple[str, str], _Worker] = {}
@@ -92,6 +110,11 @@ def build_snapshots(
         name = labels.get("__name__")
         if name == samples_name:
             w.samples = value if w.samples is None else w.samples + value
+            for label in node_labels:
+                node = labels.get(label)
+                if node:
+                    w.node = node
+                    break
         elif name == energy_name:
             if worker_energy:
                 key = (labels.get(m.LABEL_DEVICE, ""), labels.get(m.LABEL_SOURCE, ""))
@@ -100,6 +123,10 @@ def build_snapshots(
             w.start_time_s = value
         elif name == world_name and math.isfinite(value):  # NaN or inf: no size reported
             w.world_size = int(value)
+        elif name in _STEP_INDEX:
+            if w.steps is None:
+                w.steps = [None, None, None, None]
+            w.steps[_STEP_INDEX[name]] = value
     for (_, value), found in zip(stamps, matcher.locate_each(stamps), strict=True):
         if found is not None and (w2 := acc_get(found)) is not None:
             w2.read_at_s = value
@@ -121,8 +148,14 @@ class _Worker:
     start_time_s: float | None = None
     world_size: int | None = None
     kepler_pod_level: bool = False
+    node: str | None = None
+    steps: list[float | None] | None = None  # as _STEP_INDEX
 
     def freeze(self, worker: str) -> WorkerSnapshot:
+        st = self.steps
+        counters = None
+        if st is not None and st[0] is not None and st[1] is not None:
+            counters = StepCounters(st[0], st[1], st[2], st[3])
         return WorkerSnapshot._trusted(
             worker,
             self.samples if self.samples is not None else float("nan"),
@@ -131,6 +164,8 @@ class _Worker:
             self.read_at_s,
             self.start_time_s,
             self.world_size,
+            self.node,
+            counters,
         )
 
 

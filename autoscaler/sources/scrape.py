@@ -8,14 +8,23 @@ in ``Snapshot.errors`` — the window then says MISSING instead of pretending th
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from autoscaler.sources.snapshot import SeriesKey, Snapshot, SourceError, WorkerSnapshot
+from autoscaler.sources.snapshot import (
+    SeriesKey,
+    Snapshot,
+    SourceError,
+    StepCounters,
+    WorkerSnapshot,
+)
 from autoscaler.worker import metrics as m
+from autoscaler.worker.serve import NONCE_HEADER, PROOF_HEADER, proof_is_valid
 
 
 def _normalise(endpoint: str) -> str:
@@ -32,6 +41,7 @@ def parse_worker_metrics(worker: str, text: str, read_at_s: float) -> WorkerSnap
     power: dict[SeriesKey, float] = {}
     start: float | None = None
     world: int | None = None
+    steps: dict[str, float] = {}  # step/sync summary samples by name
     try:
         for family in text_string_to_metric_families(text):
             for s in family.samples:
@@ -47,11 +57,42 @@ def parse_worker_metrics(worker: str, text: str, read_at_s: float) -> WorkerSnap
                     start = s.value
                 elif s.name == m.WORLD_SIZE and math.isfinite(s.value):
                     world = int(s.value)
+                elif s.name in _STEP_NAMES:
+                    steps[s.name] = s.value
     except ValueError as e:
         raise SourceError(f"{worker}: not Prometheus exposition text: {e}") from e
     if samples is None:
         raise SourceError(f"{worker}: no {m.SAMPLES_TOTAL} (is the reporter running there?)")
-    return WorkerSnapshot(worker, samples, energy, power, read_at_s, start, world)
+    return WorkerSnapshot(
+        worker, samples, energy, power, read_at_s, start, world, _node_of(worker), _steps(steps)
+    )
+
+
+_STEP_NAMES = frozenset(
+    {
+        m.STEP_SECONDS_COUNT,
+        m.STEP_SECONDS_SUM,
+        m.SYNC_WAIT_SECONDS_COUNT,
+        m.SYNC_WAIT_SECONDS_SUM,
+    }
+)
+
+
+def _steps(found: dict[str, float]) -> StepCounters | None:
+    count, total = found.get(m.STEP_SECONDS_COUNT), found.get(m.STEP_SECONDS_SUM)
+    if count is None or total is None:
+        return None
+    return StepCounters(
+        count, total, found.get(m.SYNC_WAIT_SECONDS_COUNT), found.get(m.SYNC_WAIT_SECONDS_SUM)
+    )
+
+
+def _node_of(worker: str) -> str | None:
+    """A scraped worker runs on the host its endpoint names: local mode's loopback endpoints
+    are one node. (A name that is not a URL, as in tests, names no node.)"""
+    if "://" not in worker:
+        return None
+    return urlsplit(worker).hostname or None
 
 
 class ScrapeSource:
@@ -68,7 +109,9 @@ class ScrapeSource:
         *,
         timeout_s: float = 2.0,
         clock: Callable[[], float] = time.time,
+        token: str | None = None,
     ) -> None:
+        self._token = token or None
         self._owns_client = client is None
         self._client = client or httpx.Client(timeout=timeout_s)
         self._timeout_s = timeout_s
@@ -91,8 +134,16 @@ class ScrapeSource:
         errors: list[str] = []
         for url in self._endpoints:
             try:
-                resp = self._client.get(url, timeout=self._timeout_s)
+                nonce = secrets.token_hex(16) if self._token else None
+                # identity: the proof covers the bytes sent, which must be the bytes read
+                headers = {NONCE_HEADER: nonce, "Accept-Encoding": "identity"} if nonce else None
+                resp = self._client.get(url, timeout=self._timeout_s, headers=headers)
                 resp.raise_for_status()
+                answer = resp.headers.get(PROOF_HEADER)
+                if nonce and not proof_is_valid(self._token or "", nonce, resp.content, answer):
+                    errors.append(f"{url}: refused: it did not prove it is this run's worker "
+                                  "(no valid run-token proof)")  # fmt: skip
+                    continue
                 workers.append(parse_worker_metrics(url, resp.text, self._clock()))
             except httpx.HTTPError as e:
                 errors.append(f"{url}: {type(e).__name__}: {e}")

@@ -21,6 +21,18 @@ class SourceError(Exception):
 
 
 @dataclass(frozen=True)
+class StepCounters:
+    """One worker's cumulative step counters: ``steps`` timed steps took ``step_sum_s`` seconds;
+    of ``sync_steps`` steps (None: the worker does not measure sync), ``sync_sum_s`` seconds were
+    spent waiting on gradient synchronisation. Counters, so a window takes differences."""
+
+    steps: float
+    step_sum_s: float
+    sync_steps: float | None = None
+    sync_sum_s: float | None = None
+
+
+@dataclass(frozen=True)
 class WorkerSnapshot:
     """One worker's counters at one instant.
 
@@ -29,6 +41,8 @@ class WorkerSnapshot:
     gauges, used only for devices without an energy counter. ``read_at_s`` is when the values
     were sampled (scrape time), on the same clock as ``Snapshot.at_s``; ``None`` = at the
     snapshot's instant. ``start_time_s`` changes when the worker restarted (its counters reset).
+    ``node`` names the machine the worker runs on (None: unknown); ``steps`` its step counters
+    (None: not reported, e.g. an older reporter).
     """
 
     worker: str
@@ -38,6 +52,8 @@ class WorkerSnapshot:
     read_at_s: float | None = None
     start_time_s: float | None = None
     world_size: int | None = None
+    node: str | None = None
+    steps: StepCounters | None = None
 
     @classmethod
     def _trusted(
@@ -49,6 +65,8 @@ class WorkerSnapshot:
         read_at_s: float | None,
         start_time_s: float | None,
         world_size: int | None,
+        node: str | None = None,
+        steps: StepCounters | None = None,
     ) -> WorkerSnapshot:
         """The same object as ``cls(...)``, built by setting its ``__dict__`` in one step.
 
@@ -70,6 +88,8 @@ class WorkerSnapshot:
                 "read_at_s": read_at_s,
                 "start_time_s": start_time_s,
                 "world_size": world_size,
+                "node": node,
+                "steps": steps,
             },
         )
         return self

@@ -11,6 +11,13 @@ the sums — a flagged window is recorded by the decision engine but never fitte
 - a worker whose values are older than ``stale_after_s``, or that made no progress → STALE
 - the most severe flag wins: INVALID > MISSING > STALE > OK.
 
+The step split (``Window.step_s``, ``sync_s``, ``batch_per_worker``) is pooled over the workers
+that report step counters: Δ step seconds / Δ steps, Δ sync seconds / Δ sync-measured steps,
+Δ samples / Δ steps. A step counter that went down is a reset (INVALID); a worker without step
+counters, or some workers without sync, leaves the field out (None: the engine falls back to
+the throughput-only models) and the note says why. ``nodes`` is the number of distinct nodes of
+the workers in the window when every one of them names its node (or the caller's ``nodes=``).
+
 Energy counters are preferred; a device with only a sampled power gauge (DCGM power usage) is
 integrated as the mean of its two samples × duration, and the note says so. The ``source``
 label is the honest combination of every contributing source: measured ones first, ``estimate``
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 
 from autoscaler.decision.types import Quality, Window
 from autoscaler.sources.snapshot import SeriesKey, Snapshot, WorkerSnapshot
+from autoscaler.sources.window_steps import StepSums, count_nodes
 
 _SEVERITY = {Quality.OK: 0, Quality.STALE: 1, Quality.MISSING: 2, Quality.INVALID: 3}
 _SOURCE_ORDER = {"nvml": 0, "dcgm": 1, "rapl": 2, "kepler": 3, "estimate": 9}
@@ -73,11 +81,14 @@ def compute_window(
     *,
     replicas: int | None = None,
     limits: WindowLimits | None = None,
+    nodes: int | None = None,
 ) -> Window:
     """The job's throughput and power between two snapshots.
 
     ``replicas`` is the degree the caller believes the job runs at (the actuator's view);
     default: the largest ``world_size`` the workers report, else the number of workers.
+    ``nodes`` is how many nodes they span when the caller knows; default: counted from the
+    workers' ``node``, None when some worker does not name one.
     """
     lim = limits or _DEFAULT_LIMITS
     flags = _Flags()
@@ -116,6 +127,7 @@ def compute_window(
     device_delta_j: dict[SeriesKey, float] = {}
     device_power_w: dict[SeriesKey, float] = {}
     sampled: list[str] = []
+    steps = StepSums()
     stale_s, min_dur_s, max_sps = (
         lim.stale_after_s,
         lim.min_duration_s,
@@ -147,8 +159,10 @@ def compute_window(
         throughput_sps += d_samples / w_dur
         if d_samples == 0:
             flags.add(Quality.STALE, f"{name}: no progress in window")
+        steps.add(name, b, a, d_samples, flags)
         _energy(name, b, a, w_dur, lim, flags, device_delta_j, device_power_w, sampled)
 
+    steps.finish(flags)
     if sampled:
         flags.notes.append(f"power sampled, not metered: {', '.join(sorted(set(sampled))[:5])}")
     energy_j = sum(device_delta_j.values()) if device_delta_j else math.nan
@@ -166,6 +180,10 @@ def compute_window(
         source=source_label({k[1] for k in device_delta_j}),
         quality=flags.quality,
         note="; ".join(flags.notes),
+        step_s=steps.step_s,
+        sync_s=steps.sync_s,
+        batch_per_worker=steps.batch_per_worker,
+        nodes=nodes if nodes is not None else count_nodes(a_workers[n] for n in both),
     )
 
 

@@ -3,7 +3,10 @@
 May import: prometheus-client and, lazily, pynvml. May not import: torch, or any other autoscaler
 layer (a training image installs this package for one class). Public API:
 
-- ``Reporter`` (``reporter.py``): ``Reporter.from_env().start()``, ``step(samples=n)``, ``close()``.
+- ``Reporter`` (``reporter.py``): ``Reporter.from_env().start()``, ``step(samples=n)``, ``close()``;
+  the sync wait per step through ``ddp.attach`` / ``sync()`` / ``step(sync_s=)``.
+- ``ddp`` (``ddp.py``, imports torch, so not imported here): ``attach(ddp_model, reporter)``
+  installs a timed all-reduce comm hook that measures each step's wait on synchronisation.
 - ``ReporterConfig`` / ``ReporterConfigError`` (``config.py``): the environment contract.
 - ``metrics`` (``metrics.py``): every exported metric and label name, as constants.
 - Power sources (``power.py`` Protocol + ``NullSource``; ``nvml.py``, ``rapl.py``,

@@ -13,6 +13,8 @@ Label conventions
 ``device``   a *globally unique physical* device id, e.g. ``GPU-3f2a...`` (NVML UUID),
              ``host-a/package-0`` (RAPL) or ``host-a/pid-4242`` (estimate). The controller counts
              each device once per window: two workers on one CPU package do not double its joules.
+``node``     (Prometheus target label, not exported by the reporter) the node a worker runs on,
+             when the scrape configuration relabels it in (``PrometheusSettings.node_labels``).
 ``source``   where the joules come from: ``nvml`` | ``rapl`` | ``estimate`` (see ``EnergySource``).
 """
 
@@ -31,6 +33,14 @@ SAMPLES_TOTAL = "ea_samples_total"
 STEP_SECONDS = "ea_step_seconds"
 STEP_SECONDS_COUNT = "ea_step_seconds_count"
 STEP_SECONDS_SUM = "ea_step_seconds_sum"
+
+# Summary (count/sum only): per step, the time this worker waited on gradient synchronisation
+# (the all-reduce not hidden behind backward compute), seconds. Exported only once a script
+# measures it (``autoscaler.worker.ddp.attach`` or ``step(sync_s=)``); from then on every step
+# counts, with 0 for a step that did not synchronise. count <= ea_step_seconds_count.
+SYNC_WAIT_SECONDS = "ea_sync_wait_seconds"
+SYNC_WAIT_SECONDS_COUNT = "ea_sync_wait_seconds_count"
+SYNC_WAIT_SECONDS_SUM = "ea_sync_wait_seconds_sum"
 
 # Counter read lazily at scrape time: joules the worker's devices used since the reporter started.
 ENERGY_JOULES = "ea_energy_joules"
@@ -75,6 +85,8 @@ WORKER_METRICS = (
     SAMPLES_TOTAL,
     STEP_SECONDS_COUNT,
     STEP_SECONDS_SUM,
+    SYNC_WAIT_SECONDS_COUNT,
+    SYNC_WAIT_SECONDS_SUM,
     ENERGY_JOULES_TOTAL,
     POWER_WATTS,
     WORLD_SIZE,

@@ -10,7 +10,8 @@
 Why it is built this way:
 
 - ``step()`` only adds to plain floats (no locks, no label look-ups, no clock but one
-  ``perf_counter``): it must stay far below 1% of a training step.
+  ``perf_counter``): it must stay far below 1% of a training step. The sync wait reaches it
+  the same way (``add_sync`` adds to a float; ``step()`` moves it into the summary).
 - Everything is exported by one custom Collector at *scrape time*: the step counters are copied
   then, and energy is read from the power sources then (lazily), never per step.
 - It has its own ``CollectorRegistry`` (no default process/GC collectors, no clash with the
@@ -23,10 +24,11 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -39,6 +41,7 @@ from autoscaler.worker import metrics as m
 from autoscaler.worker.config import ReporterConfig, ReporterConfigError
 from autoscaler.worker.discover import open_reporter_sources
 from autoscaler.worker.power import PowerSource, PowerSourceError
+from autoscaler.worker.serve import serve_for, write_final_samples
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,13 @@ class Reporter:
         self._steps = 0
         self._step_sum_s = 0.0
         self._last_perf_s: float | None = None
+        # Gradient-synchronisation wait: ``_sync_pending_s`` collects the current step's wait
+        # (from the DDP hook or ``sync()``), ``step()`` moves it into the summary. Off until a
+        # script measures it, so a script that reports only samples exports no sync series.
+        self._sync_on = False
+        self._sync_pending_s = 0.0
+        self._sync_steps = 0
+        self._sync_sum_s = 0.0
         self._world_size = self.config.world_size
         self._start_unix_s = time.time()
         self._server: Any = None
@@ -95,9 +105,7 @@ class Reporter:
         self.registry.register(self._collector)
         if self.config.port:
             try:
-                self._server, self._thread = start_http_server(
-                    self.config.port, addr=self.config.addr, registry=self.registry
-                )
+                self._server, self._thread = serve_for(self.config, self.registry)
             except OSError as e:
                 self.close()
                 raise ReporterConfigError(
@@ -120,6 +128,7 @@ class Reporter:
     def close(self) -> None:
         """Stop serving and release the power sources. Safe to call twice."""
         if self._server is not None:
+            write_final_samples(self.config, self._samples)
             self._server.shutdown()
             self._server.server_close()
             self._server = None
@@ -145,17 +154,53 @@ class Reporter:
 
     # -- the hot path ----------------------------------------------------------------------
 
-    def step(self, samples: float = 1) -> None:
+    def step(self, samples: float = 1, sync_s: float | None = None) -> None:
         """Record one training step that processed ``samples`` samples *on this worker*.
 
         Step time is the wall time since the previous ``step()`` call (the first call only
-        starts the clock), i.e. the whole loop iteration including data loading."""
+        starts the clock), i.e. the whole loop iteration including data loading. ``sync_s`` is
+        this step's wait on gradient synchronisation when the script times it itself; with
+        ``autoscaler.worker.ddp.attach`` (or ``with reporter.sync():``) leave it out."""
         now = time.perf_counter()
         self._samples += samples
-        if self._last_perf_s is not None:
+        if sync_s is not None:
+            self._sync_on = True
+            self._sync_pending_s += sync_s
+        last = self._last_perf_s
+        if last is not None:
             self._steps += 1
-            self._step_sum_s += now - self._last_perf_s
+            self._step_sum_s += now - last
+            if self._sync_on:
+                self._sync_steps += 1
+                self._sync_sum_s += self._sync_pending_s
+                self._sync_pending_s = 0.0
+        else:  # a wait before the first timed step belongs to no timed step
+            self._sync_pending_s = 0.0
         self._last_perf_s = now
+
+    def add_sync(self, seconds: float) -> None:
+        """Add ``seconds`` of waiting on gradient synchronisation to the current step (called
+        by the DDP hook, from whichever thread completes the all-reduce, before ``backward()``
+        returns). Turns the sync summary on: from now on every step counts, 0 when it waited
+        for nothing."""
+        self._sync_on = True
+        self._sync_pending_s += seconds
+
+    def measure_sync(self) -> None:
+        """Declare that this script measures its sync wait (before the first step), so steps
+        that do not synchronise (``no_sync()`` accumulation, one worker) count as 0 wait."""
+        self._sync_on = True
+
+    @contextmanager
+    def sync(self) -> Iterator[None]:
+        """Time a blocking gradient synchronisation the script does itself (a manual
+        ``dist.all_reduce`` of the gradients, not DDP's overlapped one: use ``ddp.attach``)."""
+        self._sync_on = True
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._sync_pending_s += time.perf_counter() - t0
 
     def set_world_size(self, world_size: int) -> None:
         """Tell the reporter the job's degree changed without a restart (rarely needed:
@@ -175,6 +220,15 @@ class Reporter:
         )
         step.add_metric(values, count_value=self._steps, sum_value=self._step_sum_s)
         yield step
+        if self._sync_on:
+            sync = SummaryMetricFamily(
+                m.SYNC_WAIT_SECONDS,
+                "Per step, time waited on gradient synchronisation (all-reduce not hidden "
+                "behind compute), seconds.",
+                labels=labels,
+            )
+            sync.add_metric(values, count_value=self._sync_steps, sum_value=self._sync_sum_s)
+            yield sync
         last_perf_s = self._last_perf_s
         # Unix time of the last step, derived here so step() never reads the wall clock.
         last_step_unix_s = (

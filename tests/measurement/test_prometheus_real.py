@@ -56,6 +56,10 @@ def test_windows_for_two_jobs_in_one_pass_match_the_known_rates(
     assert wa.throughput_sps == pytest.approx(2 * 8 * 20.0, rel=0.15)
     assert wb.throughput_sps == pytest.approx(5 * 10.0, rel=0.15)
     assert wa.source == "estimate"  # these workers have no RAPL/NVML: said, not hidden
+    # the step split through Prometheus: 20 steps/s of 8 samples; no sync measured, no node
+    assert wa.step_s == pytest.approx(1 / 20.0, rel=0.15)
+    assert wa.batch_per_worker == pytest.approx(8.0, rel=0.05)
+    assert wa.sync_s is None and wa.nodes is None
     assert wa.power_w > 0.0
 
 
