@@ -42,8 +42,8 @@ _FORM_ONE_POINT = 0.6  # sync slope unknown from one degree: relative error at d
 _FORM_TWO_POINTS = 0.3  # a straight line through two degrees, extrapolated
 _SYNC_FLOOR = 0.35  # relative doubt on synchronisation at any unmeasured degree
 _FORM_COMPUTE = 0.25  # compute extrapolated in n at a fixed per-worker batch
-_INTRA_FROM_INTER = (0.3, 0.9)  # sync within a node as a ratio of sync across nodes
-_INTER_FROM_INTRA = (3.0, 0.9)  # sync across nodes as a ratio of sync within a node
+_INTRA_FROM_INTER = (0.1, 1.0)  # sync within a node as a ratio of sync across nodes
+_INTER_FROM_INTRA = (6.0, 1.0)  # sync across nodes as a ratio of sync within a node
 _SYNC_FROM_COMPUTE = (0.25, 1.1)  # sync within a node as a ratio of compute (nothing measured)
 _GLOBAL_REL_SPREAD = 0.05  # b·n this constant across degrees (while b varies): global batch
 
@@ -104,9 +104,13 @@ def nodes_of(m: np.ndarray, per_node: int | None) -> np.ndarray:
 
 
 def _lognormal_ratio(prior: tuple[float, float]) -> tuple[float, float]:
-    """(mean, relative sd) of a log-normal ratio given (median, log-sd)."""
+    """(median, sd relative to the median) of a log-normal ratio given (median, log-sd).
+
+    The median, not the mean, is the point prediction: a ratio known only to within a factor
+    of e has a mean pulled far up by its tail, and the step's other part sits on top of it.
+    """
     median, s = prior
-    return median * math.exp(s * s / 2), math.sqrt(math.exp(s * s) - 1.0)
+    return median, math.exp(s * s / 2) * math.sqrt(math.exp(s * s) - 1.0)
 
 
 def _line(n: np.ndarray, y: np.ndarray, rel_se: np.ndarray, m: np.ndarray) -> tuple[np.ndarray,

@@ -133,7 +133,9 @@ class JobSpec:
                 f"max_replicas ({self.max_replicas}) must be >= min_replicas ({self.min_replicas})"
             )
         if self.batch_regime not in (None, "per-worker", "global"):
-            raise ValueError(f"batch_regime must be per-worker or global, got {self.batch_regime!r}")
+            raise ValueError(
+                f"batch_regime must be per-worker or global, got {self.batch_regime!r}"
+            )
         if self.workers_per_node is not None and self.workers_per_node < 1:
             raise ValueError(f"workers_per_node must be >= 1, got {self.workers_per_node}")
 

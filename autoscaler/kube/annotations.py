@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from autoscaler import units
+from autoscaler.decision.types import MAX_REPLICAS as REPLICA_CAP
 from autoscaler.decision.types import JobSpec, Objective
 
 PREFIX = "energy-autoscaler.io/"
@@ -37,6 +38,7 @@ USER_KEYS = frozenset(
     {ENABLED, MODE, OBJECTIVE, MIN_REPLICAS, MAX_REPLICAS, ENERGY_BUDGET, DEADLINE, TOTAL_SAMPLES}
 )
 OPERATOR_KEYS = frozenset({RECOMMENDATION, STATE})
+MAX_PROBLEM = 300  # characters of one problem's text
 
 class Mode(StrEnum):
     DRY_RUN = "dry-run"  # recommend only
@@ -48,7 +50,8 @@ class AnnotationError(ValueError):
 
     def __init__(self, key: str, problem: str) -> None:
         self.key = PREFIX + key
-        self.problem = problem
+        # A value echoed back may be 256 KiB of anything: the Event and the log get its start.
+        self.problem = problem if len(problem) <= MAX_PROBLEM else problem[:MAX_PROBLEM] + "..."
         super().__init__(f"{self.key}: {problem}")
 
 
@@ -90,13 +93,19 @@ def parse_rfc3339_s(text: str) -> float:
         raise ValueError(f"is not a valid RFC 3339 timestamp: {text!r}") from None
     if when.tzinfo is None:
         raise ValueError(f"needs a timezone offset or Z (RFC 3339), got {text!r}")
-    return when.timestamp()
+    try:
+        return when.timestamp()
+    except (OverflowError, OSError):  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"is out of range: {text!r}") from None
 
 
-def _positive_int(text: str) -> int:
+def _replica_bound(text: str) -> int:
+    """A replica bound: a whole number in [1, REPLICA_CAP] (``decision.types.MAX_REPLICAS``:
+    see there for why a cap)."""
     raw = text.strip()
-    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
-        raise ValueError(f"must be a whole number >= 1, got {text!r}")
+    if not re.fullmatch(r"[0-9]{1,12}", raw) or not 1 <= int(raw) <= REPLICA_CAP:
+        raise ValueError(f"must be a whole number from 1 to {REPLICA_CAP} (the operator's "
+                         f"cap), got {text!r}")
     return int(raw)
 
 
@@ -157,14 +166,17 @@ def parse_job_annotations(
             errors.append(AnnotationError(key, str(e)))
             return None
 
-    min_r: int | None = field(MIN_REPLICAS, _positive_int)
-    max_r: int | None = field(MAX_REPLICAS, _positive_int)
+    min_r: int | None = field(MIN_REPLICAS, _replica_bound)
+    max_r: int | None = field(MAX_REPLICAS, _replica_bound)
     budget_j: float | None = field(ENERGY_BUDGET, parse_energy_j)
     deadline_s: float | None = field(DEADLINE, parse_rfc3339_s)
     total: float | None = field(TOTAL_SAMPLES, _positive_float)
 
-    lo = min_r if min_r is not None else max(1, elastic_min or 1)
-    hi = max_r if max_r is not None else (elastic_max or max(current_replicas, lo))
+    # Defaults are capped, not refused: an elasticPolicy may allow more than the cap, and the
+    # operator then recommends within [.., REPLICA_CAP] (an owner's own annotation is refused).
+    lo = min_r if min_r is not None else min(max(1, elastic_min or 1), REPLICA_CAP)
+    hi = max_r if max_r is not None else min(elastic_max or max(current_replicas, lo),
+                                             REPLICA_CAP)
     if lo > hi:
         if max_r is not None or min_r is not None:
             key = MAX_REPLICAS if max_r is not None else MIN_REPLICAS

@@ -7,6 +7,7 @@ that is what keeps Events from being the operator's biggest API cost.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -24,10 +25,20 @@ class EventReason(StrEnum):
     BUDGET_AT_RISK = "BudgetAtRisk"  # the energy budget cannot (or may not) cover the rest
     METRICS_STALE = "MetricsStale"  # no fresh measurements: holding, not resizing
     INVALID_ANNOTATION = "InvalidAnnotation"  # an annotation is wrong: job left alone
+    INVALID_STATE = "InvalidState"  # the state annotation cannot be used: learning afresh
+    SCALE_FAILED = "ScaleFailed"  # /scale refused a resize for good: not applied, backing off
+    JOB_FAILED = "JobFailed"  # an unexpected error handling this job: skipped this interval
 
 
 WARNINGS = frozenset(
-    {EventReason.BUDGET_AT_RISK, EventReason.METRICS_STALE, EventReason.INVALID_ANNOTATION}
+    {EventReason.BUDGET_AT_RISK, EventReason.METRICS_STALE, EventReason.INVALID_ANNOTATION,
+     EventReason.INVALID_STATE, EventReason.SCALE_FAILED, EventReason.JOB_FAILED}
+)
+# Reported once per object and content, whichever replica leads: these Events get a name
+# derived from (object uid, reason, message), so a new leader's identical Event is refused by
+# the API server (409 AlreadyExists) instead of repeating (until the server expires it, 1 h).
+ONCE = frozenset(
+    {EventReason.INVALID_ANNOTATION, EventReason.INVALID_STATE, EventReason.JOB_FAILED}
 )
 
 
@@ -36,14 +47,22 @@ def rfc3339(now_s: float) -> str:
     return datetime.fromtimestamp(now_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def once_name(ref: ObjectRef, reason: EventReason, message: str) -> str:
+    """A valid Event name (DNS subdomain) fixed by the object, the reason and the message."""
+    digest = hashlib.sha256(f"{ref.uid}\0{reason.value}\0{message}".encode()).hexdigest()[:16]
+    return f"{ref.name[:200].rstrip('.-')}.{digest}"
+
+
 def event_body(ref: ObjectRef, reason: EventReason, message: str, now_s: float,
                instance: str) -> dict[str, Any]:
-    """A core/v1 Event about ``ref``."""
+    """A core/v1 Event about ``ref`` (named by :func:`once_name` for reasons in ``ONCE``)."""
     stamp = rfc3339(now_s)
+    metadata = ({"name": once_name(ref, reason, message)} if reason in ONCE
+                else {"generateName": f"{ref.name}."})
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
+        "metadata": {**metadata, "namespace": ref.namespace},
         "involvedObject": {
             "apiVersion": ref.kind.api_version,
             "kind": ref.kind.kind,

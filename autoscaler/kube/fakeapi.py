@@ -62,6 +62,7 @@ class FakeKubeApi:
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
         self.log: list[tuple[str, str]] = []
+        self.down: int | None = None  # an outage: every request answers this status
         self.busy_s = 0.0  # time spent serving (a real server spends it on another machine)
 
     # -- test helpers -------------------------------------------------------------------------
@@ -109,6 +110,8 @@ class FakeKubeApi:
                request: httpx.Request) -> httpx.Response:
         """Called with the lock held."""
         self.log.append((method if query.get("watch") != "true" else "WATCH", path))
+        if self.down is not None:
+            return _status(self.down, "Injected", f"injected outage {self.down}")
         for fault in self._faults:
             if fault.times > 0 and fault.method == method and fault.path_part in path:
                 fault.times -= 1

@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from autoscaler.decision.state import TIME_LIMIT_S, VALUE_LIMIT
+from autoscaler.decision.types import MAX_REPLICAS
+
 STATE_VERSION = 1
 _PREFIX = f"v{STATE_VERSION}:"
+
+# Limits on what is read back (a state is input: the job's owner can write anything there).
+MAX_ENCODED = 256 * 1024  # all annotations of an object share 256 KiB
+MAX_INFLATED = 8 * 1024 * 1024  # 20,000 windows of ~300 bytes fit; a zlib bomb does not
+MAX_EVENT_KINDS = 16
+MAX_TEXT = 1024
 
 
 class StateError(ValueError):
@@ -51,17 +61,80 @@ def encode(memory: JobMemory) -> str:
 
 
 def decode(text: str) -> JobMemory:
-    if not text.startswith(_PREFIX):
-        version = text.split(":", 1)[0] if ":" in text else "?"
+    """Read a state annotation; :class:`StateError` (never another exception) when it is not a
+    state this operator could have written: other version, damaged, too large once inflated
+    (a zlib bomb), nested too deep, numbers out of range or fields of the wrong type."""
+    if not isinstance(text, str) or not text.startswith(_PREFIX):
+        version = text.split(":", 1)[0][:20] if isinstance(text, str) and ":" in text else "?"
         raise StateError(f"state version {version!r} is not {_PREFIX[:-1]!r}")
+    if len(text) > MAX_ENCODED:
+        raise StateError(f"state is {len(text)} characters, more than {MAX_ENCODED}")
     try:
-        data = json.loads(zlib.decompress(base64.b64decode(text[len(_PREFIX) :])))
-    except (ValueError, zlib.error) as e:
-        raise StateError(f"state is damaged: {e}") from e
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(base64.b64decode(text[len(_PREFIX) :], validate=True),
+                                  MAX_INFLATED)
+        if inflater.unconsumed_tail:
+            raise StateError(f"state inflates to more than {MAX_INFLATED} bytes")
+        if not inflater.eof:
+            raise StateError("state is damaged: truncated zlib stream")
+        data = json.loads(raw)
+    except StateError:
+        raise
+    except RecursionError:
+        raise StateError("state JSON is nested too deeply") from None
+    except (ValueError, zlib.error) as e:  # binascii.Error and JSONDecodeError are ValueErrors
+        raise StateError(f"state is damaged: {_short(e)}") from e
     if not isinstance(data, dict) or data.pop("version", None) != STATE_VERSION:
         raise StateError("state JSON carries no matching version")
-    known = set(JobMemory.__dataclass_fields__)
     try:
-        return JobMemory(**{k: v for k, v in data.items() if k in known})
-    except TypeError as e:
-        raise StateError(f"state fields are wrong: {e}") from e
+        return _memory(data)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise StateError(f"state fields are wrong: {_short(e)}") from e
+
+
+def _memory(data: dict[str, Any]) -> JobMemory:
+    """Field by field, each checked for type and range (the controller's own part is checked
+    when the controller is rebuilt from it: see :func:`autoscaler.decision.state.load_state`)."""
+    controller = data.get("controller")
+    if controller is not None and not isinstance(controller, dict):
+        raise TypeError("controller must be an object")
+    events = data.get("events", {})
+    if not isinstance(events, dict) or len(events) > MAX_EVENT_KINDS or not all(
+            isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= MAX_TEXT
+            for k, v in events.items()):
+        raise TypeError(f"events must map at most {MAX_EVENT_KINDS} reasons to short strings")
+    budget_text = data.get("budget_text", "")
+    if not isinstance(budget_text, str) or len(budget_text) > MAX_TEXT:
+        raise TypeError("budget_text must be a short string")
+    last_target = data.get("last_target")
+    if last_target is not None and (isinstance(last_target, bool) or not isinstance(
+            last_target, int) or not 0 <= last_target <= MAX_REPLICAS):
+        raise ValueError(f"last_target must be a whole number in [0, {MAX_REPLICAS}]")
+    return JobMemory(
+        controller=controller,
+        samples_done=_number(data.get("samples_done", 0.0), VALUE_LIMIT),
+        energy_used_j=_number(data.get("energy_used_j", 0.0), VALUE_LIMIT),
+        budget_text=budget_text,
+        last_resize_s=_optional(data.get("last_resize_s"), TIME_LIMIT_S),
+        last_target=last_target,
+        last_window_end_s=_optional(data.get("last_window_end_s"), TIME_LIMIT_S),
+        events=dict(events),
+    )
+
+
+def _number(value: Any, limit: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    x = float(value)  # OverflowError for a 400-digit integer
+    if not math.isfinite(x) or abs(x) > limit:
+        raise ValueError(f"number out of range: {x:g}")
+    return x
+
+
+def _optional(value: Any, limit: float) -> float | None:
+    return None if value is None else _number(value, limit)
+
+
+def _short(e: BaseException) -> str:
+    text = str(e)
+    return text if len(text) <= 200 else text[:200] + "..."

@@ -18,6 +18,9 @@ from autoscaler.kube.kinds import ObjectRef
 from autoscaler.kube.state import JobMemory, encode
 
 STALE_QUALITIES = (Quality.STALE, Quality.MISSING, Quality.INVALID)
+# A workload at 0 replicas is paused by its owner: like the HPA, the operator leaves it alone.
+# Not an engine reason (the engine is never asked): the operator's own, in the recommendation.
+HOLD_PAUSED = "HoldPaused"
 
 
 @dataclass
@@ -32,6 +35,10 @@ class TrackedJob:
     next_due_s: float = 0.0
     last_checkpoint_s: float = -math.inf
     missed_windows: int = 0  # passes in a row without a window
+    last_seen_replicas: int | None = None  # to tell a resize by someone else in the log
+    scale_problem: str | None = None  # why /scale refused the last resize (permanent error)
+    scale_retry_s: float = -math.inf  # no resize before this (backing off after a refusal)
+    scale_backoff_s: float = 0.0
 
 
 @dataclass
@@ -47,6 +54,18 @@ class Plan:
     events: list[tuple[EventReason, str]] = field(default_factory=list)
     resize_to: int | None = None
     previous_resize: tuple[float | None, int | None] = (None, None)  # memory before this plan
+    reason: str = ""  # the recommendation's reason when not the decision's (HoldPaused)
+    problem: str | None = None  # why a resize that enforce mode wants is not carried out
+
+    @property
+    def applied(self) -> bool:
+        """Whether the workload runs at (or is being set to) the recommended size."""
+        return not self.decision.resize or self.resize_to is not None
+
+    def recommendation(self, now_s: float) -> str:
+        return recommendation_json(self.decision, self.job.controller.spec, now_s,
+                                   applied=self.applied, problem=self.problem,
+                                   reason=self.reason)
 
 
 def inputs_signature(annotations: dict[str, str]) -> str:
@@ -56,7 +75,8 @@ def inputs_signature(annotations: dict[str, str]) -> str:
     return json.dumps(mine, sort_keys=True)
 
 
-def recommendation_json(decision: Decision, spec: JobSpec, now_s: float) -> str:
+def recommendation_json(decision: Decision, spec: JobSpec, now_s: float, *, applied: bool = True,
+                        problem: str | None = None, reason: str = "") -> str:
     """The ``recommendation`` annotation: exactly the contract's fields."""
     p = decision.predicted
     predicted = None if p is None else {
@@ -67,11 +87,13 @@ def recommendation_json(decision: Decision, spec: JobSpec, now_s: float) -> str:
     body = {
         "replicas": decision.replicas,
         "current": decision.current,
-        "reason": decision.reason.value,
+        "reason": reason or decision.reason.value,
         "objective": str(spec.objective),
         "predicted": predicted,
         "saving_pct": None if decision.saving_pct is None else round(decision.saving_pct, 2),
         "feasible": decision.feasible,
+        "applied": applied,
+        "problem": problem,
         "updated": rfc3339(now_s),
     }
     return json.dumps(body, separators=(",", ":"))
@@ -115,12 +137,15 @@ def budget_left_j(job: TrackedJob) -> float | None:
 
 
 def plan_job(job: TrackedJob, *, resource_version: str, seen_replicas: int, window: Window | None,
-             now_s: float, enforce: bool, checkpoint_every_s: float, source_name: str) -> Plan:
-    """Decide and plan the writes for one due job."""
+             now_s: float, enforce: bool, checkpoint_every_s: float, source_name: str,
+             problem: str | None = None) -> Plan:
+    """Decide and plan the writes for one due job. ``problem``: why enforce mode cannot resize
+    now (``enforce`` is then False); the recommendation says so when it is not applied."""
+    if seen_replicas == 0:
+        return _plan_paused(job, resource_version, now_s, checkpoint_every_s)
     absorb(job, window)
     job.missed_windows = job.missed_windows + 1 if window is None else 0
     mem = job.memory
-    spec = job.controller.spec
     progress = Progress(seen_replicas, mem.samples_done, mem.energy_used_j)
     decision = job.controller.decide(now_s, progress)
     plan = Plan(job, resource_version, seen_replicas, decision, window)
@@ -132,11 +157,33 @@ def plan_job(job: TrackedJob, *, resource_version: str, seen_replicas: int, wind
         plan.resize_to = decision.replicas
         mem.last_resize_s, mem.last_target = now_s, decision.replicas
 
+    if not plan.applied:
+        plan.problem = problem
     _plan_events(plan, source_name)
-    plan.patch[ann.PREFIX + ann.RECOMMENDATION] = recommendation_json(decision, spec, now_s)
+    plan.patch[ann.PREFIX + ann.RECOMMENDATION] = plan.recommendation(now_s)
     if plan.resize_to is not None or now_s - job.last_checkpoint_s >= checkpoint_every_s:
-        mem.controller = job.controller.to_state()
-        plan.patch[ann.PREFIX + ann.STATE] = encode(mem)
+        checkpoint(plan)
+    return plan
+
+
+def checkpoint(plan: Plan) -> None:
+    """Put the job's learned state into the plan's patch."""
+    plan.job.memory.controller = plan.job.controller.to_state()
+    plan.patch[ann.PREFIX + ann.STATE] = encode(plan.job.memory)
+
+
+def _plan_paused(job: TrackedJob, resource_version: str, now_s: float,
+                 checkpoint_every_s: float) -> Plan:
+    """The owner scaled the workload to 0: hold there, decide nothing, measure nothing."""
+    spec = job.controller.spec
+    decision = Decision(now_s=now_s, current=0, replicas=0, reason=Reason.HOLD_OPTIMAL,
+                        message="paused: the workload runs 0 replicas; left alone until its "
+                                f"owner scales it up (bounds {spec.min_replicas}-"
+                                f"{spec.max_replicas})")
+    plan = Plan(job, resource_version, 0, decision, None, reason=HOLD_PAUSED)
+    plan.patch[ann.PREFIX + ann.RECOMMENDATION] = plan.recommendation(now_s)
+    if now_s - job.last_checkpoint_s >= checkpoint_every_s:
+        checkpoint(plan)
     return plan
 
 
@@ -188,8 +235,11 @@ def last_decided_s(annotations: dict[str, str]) -> float:
     """When the job was last decided (its recommendation's ``updated``), or -inf. A restarted
     or new leader keeps each job's cadence instead of deciding all of them at once, earlier
     than the previous leader would have."""
+    text = annotations.get(ann.PREFIX + ann.RECOMMENDATION, "")
+    if not 0 < len(text) <= 4096:  # ours is ~300 characters; anything else is not ours
+        return -math.inf
     try:
-        updated = json.loads(annotations[ann.PREFIX + ann.RECOMMENDATION])["updated"]
-        return ann.parse_rfc3339_s(str(updated))
-    except (KeyError, ValueError, TypeError):
+        updated = json.loads(text)["updated"]
+        return ann.parse_rfc3339_s(str(updated)[:64])
+    except (KeyError, ValueError, TypeError, RecursionError):
         return -math.inf

@@ -81,8 +81,13 @@ class OperatorLoop:
             self.core.reset()
         report = None
         if self.leading and self.cache.synced:
-            report = self.core.run_pass(now_s)
-            if report.due:
+            try:
+                report = self.core.run_pass(now_s)
+            except Exception:  # jobs are isolated inside the pass; this is a last resort so
+                log.exception("pass failed; trying again next tick")  # the loop keeps turning
+                self.metrics.api_errors.labels("pass").inc()
+                report = None
+            if report is not None and report.due:
                 log.info("pass: %d due, %d resized, %d invalid, %d errors in %.2f s",
                          report.due, report.resized, report.invalid, report.errors,
                          report.seconds)

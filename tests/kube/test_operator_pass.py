@@ -36,7 +36,8 @@ def test_dry_run_writes_the_exact_recommendation_fields_and_never_scales(
         harness.step()
     rec = recommendation(harness, PYTORCHJOB, "a")
     assert set(rec) == {"replicas", "current", "reason", "objective", "predicted", "saving_pct",
-                        "feasible", "updated"}
+                        "feasible", "applied", "problem", "updated"}
+    assert rec["applied"] is False and rec["problem"] is None  # dry-run: advice, not a fault
     assert rec["current"] == 2 and rec["objective"] == "energy"
     assert isinstance(rec["predicted"], dict)
     assert set(rec["predicted"]) == {"energy_per_sample_j", "throughput_sps", "power_w"}
@@ -167,8 +168,10 @@ def test_a_failed_resize_is_rolled_back_so_the_model_does_not_believe_it(
     assert harness.events("Resized") == []
     job = next(iter(harness.core.jobs.values()))
     assert job.memory.last_target is None
-    assert job.last_checkpoint_s == float("-inf")  # the written state is corrected next pass
-    harness.step()  # the next pass tries again (the bound still applies)
+    # refused for good (403): the state and recommendation are corrected at once ...
+    assert decode(harness.annotation(PYTORCHJOB, "a", "state") or "").last_target is None
+    assert recommendation(harness, PYTORCHJOB, "a")["applied"] is False
+    harness.step()  # ... and the next interval tries again (the bound still applies)
     assert workers(harness, "a") == 5
 
 

@@ -1,0 +1,197 @@
+"""The operator's writes for one planned job: the annotation patch, the resize, the Events.
+
+Order (why): the annotation patch goes first and carries the learned state whenever a resize
+follows, so a crash between the two can never leave a resize unrecorded (a restart then holds in
+warm-up instead of resizing again). The patch is conditional on the resourceVersion the decision
+was made from; on 409 the object is re-read and, if the owner's annotations are unchanged,
+patched once more — otherwise this round is dropped for that job and the next pass decides on
+what the owner now says.
+
+A ``/scale`` that refuses for good (404: a CRD without the subresource; 403; 422) is not retried
+every interval: the job backs off (one interval, doubling to an hour), one ``ScaleFailed``
+Warning says why (again only when the reason changes), and the recommendation is rewritten at
+once to say it was *not* applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING
+
+from autoscaler.actuators.kube_scale import KubeScaleActuator, ScaleError
+from autoscaler.kube import annotations as ann
+from autoscaler.kube.errors import KubeApiError, KubeConflict, KubePermanentError
+from autoscaler.kube.events import EventReason, EventRecorder
+from autoscaler.kube.kinds import ObjectRef
+from autoscaler.kube.scale import KubeScaleEndpoint
+from autoscaler.runtime.operator_jobs import (
+    Plan,
+    checkpoint,
+    confirm_resize,
+    inputs_signature,
+    undo_resize,
+)
+
+if TYPE_CHECKING:
+    from autoscaler.kube.cache import ObjectCache
+    from autoscaler.kube.client import KubeClient
+    from autoscaler.runtime.operator_metrics import OperatorMetrics
+    from autoscaler.runtime.operator_settings import OperatorSettings
+
+log = logging.getLogger(__name__)
+
+MAX_SCALE_BACKOFF_S = 3600.0
+
+
+def short(e: BaseException, limit: int = 300) -> str:
+    """An exception as one bounded line (a message may echo 256 KiB of annotation)."""
+    text = f"{type(e).__name__}: {e}" if not isinstance(e, KubeApiError | ScaleError) else str(e)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class OperatorWrites:
+    """Mixin of :class:`~autoscaler.runtime.operator.OperatorCore`: everything that writes."""
+
+    settings: OperatorSettings
+    client: KubeClient
+    cache: ObjectCache
+    metrics: OperatorMetrics
+    recorder: EventRecorder
+    _failed: dict[str, str]  # job key -> last JobFailed message sent
+
+    def _execute(self, plan: Plan, now_s: float) -> str:
+        """One job's writes; never raises (a failure costs this job only)."""
+        job = plan.job
+        try:
+            if not self._patch(plan):
+                undo_resize(plan)
+                return "skipped"
+            if plan.resize_to is not None:
+                self._resize(plan, now_s)
+            for reason, message in plan.events:
+                self._emit(job.ref, reason, message, now_s)
+            if ann.PREFIX + ann.STATE in plan.patch:
+                job.last_checkpoint_s = now_s
+            return "resized" if plan.resize_to is not None else "ok"
+        except ScaleError as e:
+            undo_resize(plan)
+            self.metrics.api_errors.labels(type(e).__name__).inc()
+            log.warning("%s: %s", job.ref.key, e)
+            if e.temporary:  # the state just written names a resize that did not happen:
+                job.last_checkpoint_s = -math.inf  # correct it next pass
+            else:
+                self._scale_refused(plan, e, now_s)
+            return "error"
+        except KubeApiError as e:
+            if plan.resize_to is not None:
+                job.last_checkpoint_s = -math.inf
+            undo_resize(plan)
+            self.metrics.api_errors.labels(type(e).__name__).inc()
+            if isinstance(e, KubePermanentError) and e.not_found:
+                self.cache.forget(job.ref)
+            log.warning("%s: %s", job.ref.key, e)
+            return "error"
+        except Exception as e:  # a bug: this job is skipped this interval, the others served
+            if plan.resize_to is not None:
+                job.last_checkpoint_s = -math.inf
+            undo_resize(plan)
+            self.job_failed(job.ref, "writing", e, now_s)
+            return "error"
+
+    def job_failed(self, ref: ObjectRef, stage: str, e: BaseException, now_s: float) -> None:
+        """An unexpected error for one job: logged with the job's name and counted every time,
+        one ``JobFailed`` Warning per distinct message."""
+        log.error("%s: %s failed; the job is skipped this interval", ref.key, stage,
+                  exc_info=e)
+        self.metrics.api_errors.labels("job").inc()
+        message = (f"internal error while {stage} this job ({short(e)}); it is skipped this "
+                   "interval and tried again the next")
+        if self._failed.get(ref.key) != message:
+            self._failed[ref.key] = message
+            self._emit(ref, EventReason.JOB_FAILED, message, now_s)
+
+    def _scale_refused(self, plan: Plan, e: ScaleError, now_s: float) -> None:
+        """/scale refused for good: back off, say so once, and correct the recommendation."""
+        job, target = plan.job, plan.resize_to
+        job.scale_backoff_s = min(max(2 * job.scale_backoff_s, self.settings.interval_s),
+                                  MAX_SCALE_BACKOFF_S)
+        job.scale_retry_s = now_s + job.scale_backoff_s
+        job.scale_problem = (f"/scale refused the resize to {target}: {short(e, 200)}; next "
+                             f"attempt in {job.scale_backoff_s:.0f} s")
+        signature = short(e, 200)
+        events = job.memory.events
+        if events.get(EventReason.SCALE_FAILED.value) != signature:
+            events[EventReason.SCALE_FAILED.value] = signature
+            self._emit(job.ref, EventReason.SCALE_FAILED,
+                       f"{job.scale_problem}. The resize was NOT applied (does the resource "
+                       "have a /scale subresource, and may the operator patch it?)", now_s)
+        plan.resize_to, plan.problem = None, job.scale_problem
+        checkpoint(plan)  # the state without the resize, and with the Event's signature
+        fix: dict[str, str | None] = {
+            ann.PREFIX + ann.RECOMMENDATION: plan.recommendation(now_s),
+            ann.PREFIX + ann.STATE: plan.patch[ann.PREFIX + ann.STATE],
+        }
+        try:
+            obj = self.client.patch_annotations(job.ref, fix, None)
+            self.cache.apply(job.ref.kind, "MODIFIED", obj)
+            job.last_checkpoint_s = now_s
+        except KubeApiError as e2:
+            job.last_checkpoint_s = -math.inf
+            log.warning("%s: correcting the recommendation failed: %s", job.ref.key, e2)
+
+    def _patch(self, plan: Plan) -> bool:
+        ref = plan.job.ref
+        try:
+            obj = self.client.patch_annotations(ref, plan.patch, plan.resource_version)
+        except KubeConflict:
+            fresh = self.client.get(ref)
+            fresh_ann = fresh.get("metadata", {}).get("annotations") or {}
+            if inputs_signature(fresh_ann) != plan.job.inputs or not ann.is_enabled(fresh_ann):
+                log.info("%s: annotations changed while deciding; deciding again next pass",
+                         ref.key)
+                plan.job.next_due_s = 0.0
+                self.cache.apply(ref.kind, "MODIFIED", fresh)
+                return False
+            if plan.resize_to is not None and ref.kind.replicas(fresh) != plan.seen_replicas:
+                log.info("%s: resized by someone else while deciding; skipping", ref.key)
+                self.cache.apply(ref.kind, "MODIFIED", fresh)
+                return False
+            obj = self.client.patch_annotations(
+                ref, plan.patch, fresh["metadata"].get("resourceVersion"))
+        self.cache.apply(ref.kind, "MODIFIED", obj)
+        return True
+
+    def _resize(self, plan: Plan, now_s: float) -> None:
+        job, target = plan.job, plan.resize_to
+        ref = job.ref
+        assert target is not None
+        actuator = KubeScaleActuator(KubeScaleEndpoint(self.client, ref), plan.seen_replicas)
+        actuator.scale_to(target)
+        confirm_resize(job)
+        job.last_seen_replicas = actuator.current()
+        if job.scale_problem is not None:  # /scale works (again)
+            job.scale_problem, job.scale_backoff_s = None, 0.0
+            job.memory.events.pop(EventReason.SCALE_FAILED.value, None)
+        cached = self.cache.get(ref)
+        if cached is not None:  # the watch will confirm; until then the next pass must not
+            node = cached  # see the old size and decide again
+            *parents, leaf = ref.kind.replicas_path.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = actuator.current()
+        self.metrics.resizes.labels(ref.namespace, ref.name, ref.kind.kind).inc()
+        d = plan.decision
+        self._emit(ref, EventReason.RESIZED, f"resized {plan.seen_replicas} -> {target} "
+                   f"replicas, {d.reason.value}: {d.message}", now_s)
+
+    def _emit(self, ref: ObjectRef, reason: EventReason, message: str, now_s: float) -> None:
+        try:
+            self.recorder.emit(ref, reason, message, now_s)
+        except KubeConflict:  # a once-named Event: another leader already reported it
+            log.debug("%s: event %s already recorded", ref.key, reason.value)
+        except KubeApiError as e:  # an Event is worth a log line, never a failed job
+            self.metrics.api_errors.labels("event").inc()
+            log.info("%s: event %s not recorded: %s", ref.key, reason.value, e)
+
