@@ -11,6 +11,7 @@ cooperation from the script needed. Standard library only, besides the torch imp
 
     python -m autoscaler.actuators.prestart GATE script.py ARGS...
     python -m autoscaler.actuators.prestart GATE -m package.module ARGS...
+    python -m autoscaler.actuators.prestart GATE -c CODE ARGS...
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ def main(argv: list[str] | None = None) -> None:
     ready_path(gate, int(os.environ.get("LOCAL_RANK", "0"))).touch()
     while not gate.exists():  # SIGTERM meanwhile: default action, we simply end
         time.sleep(0.05)
-    if target[0] == "-m":
+    if target[0] == "-c":  # as ``python -c``: sys.argv[0] is "-c", the code runs in __main__
+        sys.argv = ["-c", *target[2:]]
+        sys.path[0] = ""
+        exec(compile(target[1], "<string>", "exec"), {"__name__": "__main__"})
+    elif target[0] == "-m":
         sys.argv = [target[1], *target[2:]]
         runpy.run_module(target[1], run_name="__main__", alter_sys=True)
     else:

@@ -15,89 +15,49 @@ checkpoint. Training pauses for the stop, the resume and one step instead of the
 
 Each start gets a fresh free port for the c10d rendezvous on loopback and a block of metrics
 ports: worker *i* serves ``/metrics`` on ``EA_METRICS_PORT + LOCAL_RANK`` (the reporter's
-contract). Every process of the job carries a tag in its environment, so stopping ends the
-agent's process group *and* the workers' own sessions, and nothing outlives the job.
+contract), or on an ephemeral port it names in the private run directory when another process
+holds that one (:mod:`autoscaler.actuators.owned`). Every process of the job carries a tag in
+its environment, so stopping ends the agent's process group *and* the workers' own sessions,
+and nothing outlives the job — nor the controller: the agent dies with it
+(:mod:`autoscaler.actuators.agent`) and a watchdog ends the rest
+(:mod:`autoscaler.actuators.watchdog`). Scrapes carry the run token's proof
+(:mod:`autoscaler.worker.serve`): the token is made here and passed by environment only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from autoscaler.actuators.base import ActuatorError
+from autoscaler.actuators.owned import Watchdog, final_samples, generation_dir, read_ports
 from autoscaler.actuators.prestart import ready_path
 from autoscaler.actuators.processes import GEN_VARIABLE, TAG_VARIABLE, end_tagged, tagged_pids
+from autoscaler.actuators.runlock import private_dir, runtime_base
 from autoscaler.actuators.torchrun_cmd import (
+    failure_cause,
     free_port,
     free_port_block,
-    is_python_command,
+    gate_supported,
     torchrun_argv,
     worker_output_tail,
 )
-from autoscaler.sources.scrape import ScrapeSource
-from autoscaler.sources.snapshot import SourceError
 
-
-class StartupError(ActuatorError):
-    """The training command exited before its first step: a user's command error, not a
-    reason to try another degree. The message carries the end of its log."""
-
-
-@dataclass(frozen=True)
-class ResizeEvent:
-    """One start at a degree. ``latency_s``: from the request (decision) to the first step
-    completed by every worker at the new degree; ``None`` if it never got there."""
-
-    from_replicas: int
-    to_replicas: int
-    requested_at_s: float
-    stopped_at_s: float
-    first_step_at_s: float | None
-    log_path: str
-    stop_began_at_s: float | None = None  # None: at the request (no overlap)
-    old_samples: float | None = None  # the old workers' sample counters just before the stop
-
-    @property
-    def latency_s(self) -> float | None:
-        if self.first_step_at_s is None:
-            return None
-        return self.first_step_at_s - self.requested_at_s
-
-    @property
-    def downtime_s(self) -> float | None:
-        """No training at all: from the stop of the old workers to the first new step."""
-        if self.first_step_at_s is None:
-            return None
-        began = self.requested_at_s if self.stop_began_at_s is None else self.stop_began_at_s
-        return self.first_step_at_s - began
-
-
-# Reads the samples counters of the workers listening on the given ports; None = not yet.
-StepProbe = Callable[[Sequence[int]], Sequence[float] | None]
-
-
-def scrape_step_probe(timeout_s: float = 1.0) -> StepProbe:
-    """A probe that scrapes the reporters on loopback (one reused HTTP client)."""
-    source = ScrapeSource([], timeout_s=timeout_s)
-
-    def probe(ports: Sequence[int]) -> Sequence[float] | None:
-        source.endpoints = [f"127.0.0.1:{p}" for p in ports]
-        try:
-            snap = source.snapshot()
-        except SourceError:
-            return None
-        if len(snap.workers) < len(ports):
-            return None
-        return [w.samples for w in snap.workers.values()]
-
-    return probe
+__all__ = ["ResizeEvent", "StartupError", "StepProbe", "TorchrunActuator", "scrape_step_probe"]
+from autoscaler.actuators.torchrun_events import (
+    ResizeEvent,
+    StartupError,
+    StepProbe,
+    scrape_step_probe,
+)
 
 
 @dataclass
@@ -105,14 +65,15 @@ class TorchrunActuator:
     """Runs ``command`` under torchrun at ``replicas`` workers; ``scale_to`` restarts it.
 
     ``step_probe(ports)`` returns the workers' sample counters (or None while any is not
-    serving yet); by default it scrapes their reporters on loopback. Times are
-    ``time.time()`` seconds, the runtime's clock.
+    serving yet); by default it scrapes their reporters on loopback, checking the run token.
+    Times are ``time.time()`` seconds, the runtime's clock. ``hold_fds`` (the run lock's) are
+    held by the watchdog until the job's last process is gone. Call ``close()`` at the end.
     """
 
     command: Sequence[str]
     log_dir: Path
     max_replicas: int
-    step_probe: StepProbe = field(default_factory=scrape_step_probe)
+    step_probe: StepProbe | None = None  # None: scrape_step_probe with the run token
     env: Mapping[str, str] = field(default_factory=dict)
     job_name: str = "local"
     stop_grace_s: float = 40.0
@@ -122,16 +83,26 @@ class TorchrunActuator:
     resizes: list[ResizeEvent] = field(default_factory=list)
     overlap: bool = True  # start the next generation while the old one trains (python only)
     tag: str = field(default_factory=lambda: uuid.uuid4().hex)
+    token: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    hold_fds: Sequence[int] = ()
+    run_dir: Path | None = None  # private (0700); None: a fresh one under runtime_base()
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
     _replicas: int = field(default=0, init=False)
     _generation: int = field(default=0, init=False)
     _own_exit_code: int | None = field(default=None, init=False)  # exited without our signal
+    _watchdog: Watchdog = field(default_factory=Watchdog, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.metrics_base_port:
             self.metrics_base_port = free_port_block(self.max_replicas)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir = private_dir(self.run_dir or runtime_base() / f"run-{self.tag}")
+        if self.step_probe is None:
+            self.step_probe = scrape_step_probe(token=self.token)
+
+    def _probe(self, ports: Sequence[int]) -> Sequence[float] | None:
+        return None if self.step_probe is None else self.step_probe(ports)
 
     # -- the Actuator protocol --------------------------------------------------------------
 
@@ -150,7 +121,7 @@ class TorchrunActuator:
         previous = self._replicas
         stop_began_at_s: float | None = None
         old_samples: float | None = None
-        if self.overlap and self.running() and is_python_command(self.command):
+        if self.overlap and self.running() and gate_supported(self.command):
             log_path, stop_began_at_s, stopped_at_s, old_samples = self._overlapped(replicas)
         else:
             self.stop()
@@ -169,7 +140,31 @@ class TorchrunActuator:
         self.scale_to(replicas)
 
     def metrics_ports(self) -> list[int]:
-        return [self.metrics_base_port + i for i in range(self._replicas)]
+        """The current start's worker ports (as the workers wrote them; else assigned)."""
+        return self._ports(self._generation, self._replicas)
+
+    def _ports(self, generation: int, replicas: int) -> list[int]:
+        assert self.run_dir is not None
+        directory = generation_dir(self.run_dir, generation)
+        return read_ports(directory, replicas, self.metrics_base_port)
+
+    def final_samples(self) -> float:
+        """Samples the workers of every start counted until they closed (read after stop)."""
+        assert self.run_dir is not None
+        return final_samples(self.run_dir)
+
+    def failure_cause(self) -> str | None:
+        """Why the current (or last) start failed, from torchrun's failure table, in words."""
+        try:
+            text = (self.log_dir / f"torchrun-{self._generation}.log").read_text(errors="replace")
+        except OSError:
+            return None
+        return failure_cause(text)
+
+    def close(self) -> None:
+        """Stop the job and release the watchdog (call once, at the end of the run)."""
+        self.stop()
+        self._watchdog.done()
 
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -217,7 +212,7 @@ class TorchrunActuator:
         gate = self.log_dir / f"gate-{old_gen + 1}"
         log_path = self._spawn(replicas, gate)
         ready = self._wait_ready(gate, replicas)
-        counters = self.step_probe(old_ports)
+        counters = self._probe(old_ports)
         stop_began_at_s = time.time()
         end_tagged(f"{self.tag}-{old_gen}", self.stop_grace_s, variable=GEN_VARIABLE,
                    leader=old_proc.pid if old_proc is not None else None)  # fmt: skip
@@ -253,17 +248,25 @@ class TorchrunActuator:
     # -- internals ------------------------------------------------------------------------
 
     def _spawn(self, replicas: int, gate: Path | None = None) -> Path:
+        assert self.run_dir is not None
+        self._watchdog.start(self.tag, self.stop_grace_s, self.hold_fds, self.run_dir)
         self._generation += 1
         self._own_exit_code = None
         log_path = self.log_dir / f"torchrun-{self._generation}.log"
+        port_dir = private_dir(generation_dir(self.run_dir, self._generation))
         self._log = log_path.open("wb")
         env = {
+            "GLOO_SOCKET_IFNAME": "lo",  # single host: collectives listen on loopback only
+            "NCCL_SOCKET_IFNAME": "lo",  # (a user's own setting wins)
             **os.environ,
             **self.env,
             TAG_VARIABLE: self.tag,
             GEN_VARIABLE: f"{self.tag}-{self._generation}",
             "EA_METRICS_PORT": str(self.metrics_base_port),
             "EA_METRICS_ADDR": "127.0.0.1",
+            "EA_METRICS_PORT_DIR": str(port_dir),
+            "EA_RUN_TOKEN": self.token,
+            "EA_CONTROLLER_PID": str(os.getpid()),
             "EA_JOB": self.job_name,
             "PYTHONUNBUFFERED": "1",
         }
@@ -282,7 +285,6 @@ class TorchrunActuator:
         return log_path
 
     def _wait_first_step(self, replicas: int, log_path: Path) -> float | None:
-        ports = [self.metrics_base_port + i for i in range(replicas)]
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             code = self.exit_code()
@@ -290,11 +292,13 @@ class TorchrunActuator:
                 self.stop()
                 if code == 0:
                     return None  # finished before a step at this degree: nothing left to do
+                cause = self.failure_cause()
                 raise StartupError(
                     f"the training command exited with code {code} before its first step at "
-                    f"{replicas} worker(s); end of {log_path}:\n{self._tail(log_path)}"
-                )
-            counters = self.step_probe(ports)
+                    f"{replicas} worker(s)" + (f": {cause}" if cause else "")
+                    + f"; end of {log_path}:\n{self._tail(log_path)}"
+                )  # fmt: skip
+            counters = self._probe(self._ports(self._generation, replicas))
             if counters is not None and len(counters) == replicas and min(counters) > 0:
                 return time.time()
             time.sleep(self.poll_s)

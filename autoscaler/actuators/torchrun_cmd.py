@@ -4,6 +4,7 @@ of the torchrun actuator, kept apart so that it reads as lifecycle only."""
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -40,8 +41,21 @@ def free_port_block(count: int, host: str = "127.0.0.1", tries: int = 50) -> int
     raise ActuatorError(f"no block of {count} free ports found on {host}")
 
 
+AGENT_SCRIPT = str(Path(__file__).with_name("agent.py"))  # run by path: see agent.py
+
+
 def is_python_command(command: Sequence[str]) -> bool:
     return bool(command) and Path(command[0]).name.startswith("python")
+
+
+def gate_supported(command: Sequence[str]) -> bool:
+    """Whether the overlapped-restart launcher can run this command: ``python script.py``,
+    ``python -m module`` or ``python -c code`` (interpreter options such as ``-u`` or ``-X``
+    it cannot pass on, so those commands get plain restarts)."""
+    if not is_python_command(command) or len(command) < 2:
+        return False
+    first = command[1]
+    return first in ("-m", "-c") or not first.startswith("-")
 
 
 def torchrun_argv(
@@ -50,27 +64,32 @@ def torchrun_argv(
     """The torchrun command line for ``command`` at ``nproc`` workers on this host.
 
     ``python script.py …`` and ``python -m mod …`` run under that same interpreter's torchrun
-    (so a virtual environment's python brings its own torch); anything else is run with
-    ``--no-python``. With ``gate``, python commands run under the overlapped-restart
-    launcher (:mod:`autoscaler.actuators.prestart`).
+    (so a virtual environment's python brings its own torch), as the agent script
+    (:mod:`autoscaler.actuators.agent`: dies with the controller, loopback-only stores).
+    ``python -c code …`` and python with interpreter options (``-u``, ``-X dev``) are run
+    whole with ``--no-python`` (torchrun would take ``-c`` for an option of its own and print
+    its usage), as is anything else. With ``gate``, python commands the launcher supports run
+    under the overlapped-restart launcher (:mod:`autoscaler.actuators.prestart`).
     """
     if not command:
         raise ValueError("empty training command")
-    exe = Path(command[0]).name
-    if exe.startswith("python"):
+    if is_python_command(command):
         python, rest = command[0], list(command[1:])
         no_python: list[str] = []
-        if gate is not None:
+        if gate is not None and gate_supported(command):
             rest = ["-m", "autoscaler.actuators.prestart", str(gate), *rest]
+        elif rest and rest[0].startswith("-") and rest[0] != "-m":
+            rest, no_python = list(command), ["--no-python"]
     else:
         python, rest, no_python = sys.executable, list(command), ["--no-python"]
     return [
-        python, "-m", "torch.distributed.run",
+        python, AGENT_SCRIPT,
         "--nnodes", "1",
         "--nproc-per-node", str(nproc),
         "--rdzv-backend", "c10d",
         "--rdzv-endpoint", f"127.0.0.1:{rdzv_port}",
         "--rdzv-id", run_id,
+        "--local-addr", "127.0.0.1",
         "--max-restarts", "0",
         *no_python, *rest,
     ]  # fmt: skip
@@ -88,7 +107,8 @@ def worker_output_tail(log_text: str, lines: int = 15) -> str:
     raw = log_text.splitlines()
     for i, line in enumerate(raw):
         if line.startswith("Traceback (most recent call last):") and any(
-            "torch/distributed/run.py" in later for later in raw[i + 1 : i + 5]
+            "torch/distributed/run.py" in later or AGENT_SCRIPT in later
+            for later in raw[i + 1 : i + 5]
         ):
             break  # the agent's own traceback and summary follow
         if line.startswith("$ ") or _TORCH_LOG_LINE.match(line) or not line.strip():
@@ -97,3 +117,33 @@ def worker_output_tail(log_text: str, lines: int = 15) -> str:
             continue
         kept.append(line)
     return "\n".join(kept[-lines:]) if kept else "\n".join(raw[-lines:])
+
+
+_FAILURE = re.compile(
+    r"^\s*rank\s*:\s*(\d+)\s*\(local_rank:\s*\d+\)\s*\n\s*exitcode\s*:\s*(-?\d+)", re.MULTILINE
+)
+
+
+def failure_cause(log_text: str) -> str | None:
+    """What torchrun's failure table says ended the job, in words: "worker rank 1 was killed by
+    SIGKILL" (a negative exit code is the signal), or "worker rank 0 exited with code 3"; the
+    root cause (torchrun lists it last) first, then other workers killed by something other
+    than torchrun's own SIGTERM. None when the log has no failure table."""
+    causes: list[str] = []
+    for rank, code_text in _FAILURE.findall(log_text):
+        code = int(code_text)
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            cause = f"worker rank {rank} was killed by {name}"
+        else:
+            cause = f"worker rank {rank} exited with code {code}"
+        if cause not in causes:
+            causes.append(cause)
+    if not causes:
+        return None
+    root = causes.pop()  # the root cause is the table's last entry; torchrun's own SIGTERMs
+    others = [c for c in causes if not c.endswith("SIGTERM")]  # to the rest are no news
+    return "; ".join([root, *others])

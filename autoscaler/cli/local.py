@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -136,6 +135,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="one log line per decision, even on a terminal",
     )
     parser.add_argument(
+        "--static-power",
+        metavar="POWER",
+        default=None,
+        help="the host's static (idle) power charged to the job once, as part of the energy "
+        "estimate, e.g. 30W, 0.2kW (default $EA_STATIC_POWER or none; see docs/local.md)",
+    )
+    parser.add_argument(
         "train_command",  # not "command": the dispatcher's sub-command name lives there
         metavar="-- COMMAND",
         nargs=argparse.REMAINDER,
@@ -145,24 +151,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace) -> LocalSettings:
     """Flags → ``LocalSettings``; every mistake becomes a one-line :class:`UserError`."""
+    from autoscaler.cli.train_command import training_command
     from autoscaler.decision.types import Objective
     from autoscaler.runtime.local_settings import (
+        MAX_LOCAL_WORKERS,
+        WORKERS_PER_CORE,
         LocalSettings,
         default_overlap,
+        max_local_workers,
         parse_duration_s,
         parse_energy_j,
     )
+    from autoscaler.runtime.static_power import static_power_setting
 
-    command = list(args.train_command)
-    if command and command[0] == "--":
-        command = command[1:]
-    if not command:
-        raise UserError(
-            "no training command: put it after '--', e.g. "
-            "energy-autoscaler local -- python examples/train_elastic.py"
-        )
-    if shutil.which(command[0]) is None and not Path(command[0]).exists():
-        raise UserError(f"training command not found: {command[0]!r}")
+    command = training_command(args.train_command, "local")  # bare python: this interpreter
+    try:
+        static_w = static_power_setting(args.static_power)
+    except ValueError as e:
+        raise UserError(f"--static-power: {e}") from None
     try:
         objective = Objective.parse(args.objective)
     except ValueError as e:
@@ -179,6 +185,13 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
         interval_s = parse_duration_s(str(args.interval))
     except ValueError as e:
         raise UserError(f"--interval: {e}") from None
+    cap = max_local_workers(os.cpu_count() or 1)
+    if args.max_replicas > cap:
+        raise UserError(
+            f"--max: at most {cap} local workers on this machine ({WORKERS_PER_CORE} per CPU "
+            f"core, never above {MAX_LOCAL_WORKERS}: each worker is a process of its own); "
+            f"got {args.max_replicas}"
+        )
     report_dir = args.report_dir or Path.cwd() / time.strftime("autoscale-report-%Y%m%d-%H%M%S")
     try:
         return LocalSettings(
@@ -186,7 +199,7 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
             max_replicas=args.max_replicas, start_replicas=args.start_replicas,
             objective=objective, energy_budget_j=budget_j, deadline_after_s=deadline_s,
             total_samples=args.total_samples, interval_s=interval_s, dry_run=args.dry_run,
-            report_dir=report_dir, live=args.live,
+            report_dir=report_dir, live=args.live, static_power_w=static_w,
             overlap_restarts=(
                 default_overlap(os.cpu_count() or 1, args.max_replicas)
                 if args.overlap is None else args.overlap
@@ -206,17 +219,27 @@ _FLAG_OF = {
     "start_replicas": "--start",
     "total_samples": "--total-samples",
     "interval_s": "--interval",
+    "deadline_after_s": "--deadline",
+    "energy_budget_j": "--budget",
 }
 
 
 def run(args: argparse.Namespace) -> int:
+    from autoscaler.actuators.base import ActuatorError
+    from autoscaler.actuators.runlock import acquire, lock_keys
     from autoscaler.runtime.local import JobFailed, LocalRun
 
     settings = settings_from_args(args)
-    local_run = LocalRun(settings)
+    try:  # before anything starts: a live run of the same job refuses this one
+        lock = acquire(lock_keys(settings.command, Path.cwd(), args.report_dir))
+    except ActuatorError as e:
+        raise UserError(str(e)) from None
     try:
+        local_run = LocalRun(settings, lock=lock)
         record = local_run.run()
     except JobFailed as e:
         print(f"energy-autoscaler local: error: {e}", file=sys.stderr)
         return 1
+    finally:
+        lock.release()
     return 130 if record.outcome == "interrupted" else 0

@@ -11,6 +11,12 @@ the median measured latency after each resize: the engine learns what a resize c
 
 Ctrl-C and SIGTERM end the job the same way a resize does (SIGTERM to every process group,
 the script's final checkpoint, SIGKILL after a grace period), and the report is still written.
+A SIGKILLed controller runs no code: then the job's agent dies with it and the actuator's
+watchdog ends the rest (``autoscaler.actuators.watchdog``). The run lock taken by the CLI
+(``autoscaler.actuators.runlock``) is passed on to that watchdog.
+
+The report counts every trained sample: the workers write their final counts on close, so the
+samples trained after the last window (or between a resize's last scrape and its stop) count.
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ from pathlib import Path
 from types import FrameType
 
 from autoscaler.actuators.base import Actuator, DryRunActuator
+from autoscaler.actuators.runlock import RunLock
 from autoscaler.actuators.torchrun import StartupError, TorchrunActuator
 from autoscaler.decision import Controller, PolicyConfig, Progress
 from autoscaler.decision.types import Decision, Window
-from autoscaler.runtime.local_plot import PlotUnavailable, plot_report
+from autoscaler.runtime.local_plot import try_plot
 from autoscaler.runtime.local_report import (
     RunRecord,
     build_report,
@@ -38,6 +45,7 @@ from autoscaler.runtime.local_report import (
 )
 from autoscaler.runtime.local_settings import LocalSettings
 from autoscaler.runtime.local_view import LiveView, ViewState
+from autoscaler.runtime.static_power import with_static_power
 from autoscaler.sources.scrape import ScrapeSource
 from autoscaler.sources.snapshot import Snapshot, SourceError
 from autoscaler.sources.windows import compute_window
@@ -74,6 +82,7 @@ class LocalRun:
         *,
         view: LiveView | None = None,
         clock: Callable[[], float] = time.time,
+        lock: RunLock | None = None,
     ) -> None:
         self.s = settings
         self.view = view or LiveView(live=settings.live)
@@ -90,10 +99,11 @@ class LocalRun:
             stop_grace_s=settings.stop_grace_s,
             start_timeout_s=settings.start_timeout_s,
             overlap=settings.overlap_restarts,
+            hold_fds=tuple(lock.fds) if lock is not None else (),
         )
         first = settings.first_replicas
         self.resizer: Actuator = DryRunActuator(first) if settings.dry_run else self.job
-        self.source = ScrapeSource([], timeout_s=2.0, clock=clock)
+        self.source = ScrapeSource([], timeout_s=2.0, clock=clock, token=self.job.token)
         self.record = RunRecord(
             command=list(settings.command), settings=settings.model_dump(mode="json"),
             started_at_s=self.started_at_s, start_replicas=first,
@@ -170,6 +180,7 @@ class LocalRun:
     # -- steps ----------------------------------------------------------------------------
 
     def _observe(self, window: Window, snap: Snapshot) -> None:
+        window = with_static_power(window, self.s.static_power_w)  # the host's, charged once
         self._window = window
         self.record.windows.append(window)
         self.controller.observe(window)
@@ -245,8 +256,11 @@ class LocalRun:
             if code == 0:
                 return False
             if code is not None:
+                cause = self.job.failure_cause()
                 raise JobFailed(
-                    f"the training command exited with code {code}; end of its log:\n"
+                    f"the training command exited with code {code}"
+                    + (f": {cause}" if cause else "")
+                    + "; end of its log:\n"
                     + self.job.log_tail()
                 )
             left_s = when_s - self.clock()
@@ -263,7 +277,7 @@ class LocalRun:
             elapsed_s=self.clock() - self.started_at_s, degree=self.job.current(),
             samples_done=self.record.samples_done, total_samples=self.s.total_samples,
             window=self._window, decision=self._decision, dry_run=self.s.dry_run,
-            status=status,
+            status=status, static_w=self.s.static_power_w,
         )  # fmt: skip
 
     def _finish(self) -> None:
@@ -277,16 +291,17 @@ class LocalRun:
             if killed:
                 log.warning("had to SIGKILL %d process(es) after the grace period", len(killed))
         finally:
+            # Every sample trained, including after the last window: the workers' final counts
+            # (a worker that was killed wrote none: then the last scrape is the best we have).
+            self.record.samples_done = max(self.record.samples_done, self.job.final_samples())
+            self.job.close()
             self.source.close()
             self.record.resizes = list(self.job.resizes)
             self.record.ended_at_s = self.clock()
             self.record.final_replicas = self.job.current() or None
             self.record.predictions = self.controller.predictions()
             report = build_report(self.record)
+            report["plot"] = try_plot(report, self.s.report_dir / "report.png")
             write_report_json(report, self.s.report_dir)
-            try:
-                plot_report(report, self.s.report_dir / "report.png")
-            except PlotUnavailable as e:
-                self.view.note(f"no report.png: {e}")
             self.summary = summary_text(report, Path(self.s.report_dir))
             self.view.note(self.summary)

@@ -7,6 +7,7 @@ forms; the CLI turns that into a one-line user error.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -17,6 +18,22 @@ from autoscaler.decision.types import JobSpec, Objective
 
 _DURATION_UNITS_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
+
+# Sanity bounds on what a user types (each refusal is one line, exit 2).
+# Workers: each is a process of its own (a torch import, a metrics port), so more than 4 per
+# core only thrashes, and 256 is far beyond any one machine's accelerators.
+MAX_LOCAL_WORKERS = 256
+WORKERS_PER_CORE = 4
+# Windows shorter than 1 s measure scrape jitter and the loop's own overhead, not throughput;
+# longer than a day, the job would never be looked at.
+MIN_INTERVAL_S, MAX_INTERVAL_S = 1.0, 86_400.0
+MAX_DEADLINE_S = 10 * 366 * 86_400.0  # ten years: beyond that it is a typo, not a deadline
+MAX_TOTAL_SAMPLES = 1e18
+
+
+def max_local_workers(cpu_count: int) -> int:
+    """The most workers ``--max`` may ask for on a machine with ``cpu_count`` cores."""
+    return min(MAX_LOCAL_WORKERS, WORKERS_PER_CORE * max(1, cpu_count))
 
 
 def parse_energy_j(text: str) -> float:
@@ -51,6 +68,8 @@ def parse_duration_s(text: str) -> float:
             if unit not in _DURATION_UNITS_S:
                 raise ValueError(f"unknown duration unit {unit!r} in {text!r}; use s, m, h or d")
             value += float(number) * _DURATION_UNITS_S[unit]
+    if not math.isfinite(value):
+        raise ValueError(f"duration must be a finite number, got {text!r}")
     if value <= 0:
         raise ValueError(f"duration must be positive, got {text!r}")
     return value
@@ -63,13 +82,20 @@ class LocalSettings(BaseModel):
 
     command: tuple[str, ...] = Field(min_length=1)
     min_replicas: int = Field(default=1, ge=1)
-    max_replicas: int = Field(default=4, ge=1)
+    max_replicas: int = Field(default=4, ge=1, le=MAX_LOCAL_WORKERS)
     start_replicas: int | None = None  # default: min_replicas
     objective: Objective = Field(default_factory=Objective)
-    energy_budget_j: float | None = Field(default=None, gt=0)
-    deadline_after_s: float | None = Field(default=None, gt=0)  # relative to the start of the run
-    total_samples: float | None = Field(default=None, gt=0)
-    interval_s: float = Field(default=10.0, gt=0)
+    energy_budget_j: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    # relative to the start of the run
+    deadline_after_s: float | None = Field(
+        default=None, gt=0, le=MAX_DEADLINE_S, allow_inf_nan=False
+    )
+    total_samples: float | None = Field(
+        default=None, gt=0, le=MAX_TOTAL_SAMPLES, allow_inf_nan=False
+    )
+    interval_s: float = Field(
+        default=10.0, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S, allow_inf_nan=False
+    )
     dry_run: bool = False
     report_dir: Path
     # First guess of a resize's cost; the loop replaces it with the measured median latency.
@@ -80,6 +106,9 @@ class LocalSettings(BaseModel):
     start_timeout_s: float = Field(default=180.0, gt=0)
     live: bool | None = None  # None: redraw when stdout is a terminal
     overlap_restarts: bool = True  # start the next degree while the old one trains
+    # The host's static (idle) power charged to the job once, as part of the energy estimate
+    # (autoscaler.runtime.static_power); 0: none.
+    static_power_w: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _bounds(self) -> LocalSettings:

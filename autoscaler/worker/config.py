@@ -13,6 +13,12 @@ EA_WATTS_PER_CORE   watts per fully busy core for the CPU-time estimate (default
 EA_ENERGY_SOURCES   ``auto`` (default: NVML GPUs + RAPL, else estimate for the CPU) or a comma
                     list of ``nvml``, ``rapl``, ``estimate``
 EA_POWERCAP_ROOT    powercap root for RAPL (default ``/sys/class/powercap``)
+EA_RUN_TOKEN        per-run secret (local mode): each scrape's nonce is answered with an HMAC
+                    proof (``autoscaler.worker.serve``). Unset: plain exposition, as before
+EA_METRICS_PORT_DIR a private directory (local mode): the worker writes the port it bound to
+                    ``rank-<LOCAL_RANK>.port`` there and its final sample count to
+                    ``rank-<LOCAL_RANK>.final`` on close. Set, a taken port is not fatal: the
+                    worker binds an ephemeral port instead and says so in that file
 ==================  ============================================================================
 """
 
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from autoscaler.worker.estimate import DEFAULT_WATTS_PER_CORE
 
@@ -42,6 +48,9 @@ class ReporterConfig:
     energy_sources: tuple[str, ...] = ()  # empty = auto
     powercap_root: str = "/sys/class/powercap"
     cuda_visible_devices: str | None = None
+    local_rank: int = 0
+    token: str = field(default="", repr=False)  # never printed
+    port_dir: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReporterConfig:
@@ -80,6 +89,9 @@ class ReporterConfig:
             energy_sources=sources,
             powercap_root=e.get("EA_POWERCAP_ROOT", "/sys/class/powercap"),
             cuda_visible_devices=e.get("CUDA_VISIBLE_DEVICES"),
+            local_rank=local_rank,
+            token=e.get("EA_RUN_TOKEN", ""),
+            port_dir=e.get("EA_METRICS_PORT_DIR", ""),
         )
 
 
