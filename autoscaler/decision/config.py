@@ -39,12 +39,13 @@ class PolicyConfig:
     table_p: float = 0.01  # ... or all residuals together this unlikely (chi-square) ...
     table_min_rel: float = 0.03  # ... and one miss is at least this large relative to the value
     refit_tolerance_se: float = 0.25  # refit once a degree's mean moved this many SE
+    boundary_cv: float = 0.5  # without the step's split: doubt at node counts never measured
     prior_scaling_exponent: float = 1.0  # one degree measured: X(m) = X(n)·(m/n)^alpha ...
     prior_scaling_sd: float = 0.5  # ... with alpha this uncertain (0 = no gain, < 0 retrograde)
 
     # --- exploration ------------------------------------------------------------------
     explore: bool = True
-    explore_margin: float = 1.0  # value of a trial must exceed its cost x (1 + this)
+    explore_margin: float = 3.0  # value of a trial must exceed its cost x (1 + this)
     explore_nearest: bool = False  # only the nearest unmeasured degree on each side
     explore_ratio: float = 2.0  # try degrees within this factor of the current; 0: any
 

@@ -25,6 +25,7 @@ from autoscaler.decision.state import STATE_VERSION, dump_state, load_state
 from autoscaler.decision.step_model import (
     StepModel,
     StepStats,
+    across_nodes_doubt,
     fit_step_throughput,
     nodes_of,
     step_stats,
@@ -55,6 +56,7 @@ class Controller:
         self._fit: tuple[Curve, Curve] | None = None
         self._fit_stats: DegreeStats | None = None
         self._predictions: tuple[DegreePrediction, ...] | None = None
+        self._per_node: int | None = spec.workers_per_node
 
     # --- inputs -----------------------------------------------------------------------
     @property
@@ -204,6 +206,7 @@ class Controller:
         per_node = self._spec.workers_per_node
         if split is not None and per_node is None:
             per_node = workers_per_node(split.replicas, split.nodes)
+        self._per_node = per_node
         thr = self._fit_throughput(stats, grid, split, per_node)
         pw = fit_power(stats.replicas, stats.power_w, stats.power_se, grid, self._cfg,
                        nodes=None if per_node is None else (lambda m: nodes_of(m, per_node)))
@@ -220,6 +223,8 @@ class Controller:
         if split is None:
             thr = fit_throughput(stats.replicas, stats.throughput_sps, stats.throughput_se, grid,
                                  self._cfg)
+            if per_node is not None:
+                thr = across_nodes_doubt(thr, stats.replicas, per_node, self._cfg.boundary_cv)
             return anchored(thr, stats.replicas, stats.throughput_sps, stats.throughput_se)
         model = StepModel(split, stats.throughput_se / stats.throughput_sps, per_node,
                           self._spec.batch_regime)
@@ -253,6 +258,10 @@ class Controller:
         extrapolated = (thr.grid < lo) | (thr.grid > hi)
         stats = self._fit_stats
         fresh = measured if stats is None else np.isin(thr.grid, stats.fresh_replicas)
+        per_node = self._per_node
+        boundary = np.zeros(thr.grid.size, dtype=bool)
+        if per_node is not None:
+            boundary = thr.grid % per_node == 0
         x_cur = thr.at(ev.current)[0]
         left = constraints.remaining_samples
         known = left is not None
@@ -261,7 +270,7 @@ class Controller:
         durations = [w.duration_s for w in self._history.windows[-20:]]
         return Situation(
             evidence=ev, objective=objective, constraints=constraints, measured=measured,
-            extrapolated=extrapolated, fresh=fresh,
+            extrapolated=extrapolated, fresh=fresh, boundary=boundary,
             identified=measured_set.size >= 2, remaining_samples=left, remaining_known=known,
             current_throughput_sps=x_cur, throughput_sps=thr.mean,
             interval_s=float(np.median(durations)),

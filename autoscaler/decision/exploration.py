@@ -53,8 +53,11 @@ def stage_exploration(s: Situation, target: int) -> Verdict | None:
     plausible = s.constraints.plausible
     open_ = ~s.fresh & (s.constraints.allowed if plausible is None else plausible)
     if cfg.explore_ratio > 0:
-        # Scaling is multiplicative: a "neighbour" of 4 is 2..8, of 12 is 6..24.
-        open_ &= (o.grid * cfg.explore_ratio >= cur) & (o.grid <= cur * cfg.explore_ratio)
+        # Scaling is multiplicative: a "neighbour" of 4 is 2..8, of 12 is 6..24. Degrees that
+        # fill whole nodes are neighbours at any distance: a curve changes shape at node
+        # boundaries, so one node (or k whole nodes) may be best however far it is.
+        near = (o.grid * cfg.explore_ratio >= cur) & (o.grid <= cur * cfg.explore_ratio)
+        open_ &= near | s.boundary
     if cfg.explore_nearest:
         open_ &= _nearest_each_side(o.grid, open_, cur)
     if not open_.any():

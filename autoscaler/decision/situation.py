@@ -47,6 +47,7 @@ class Situation:
     measured: np.ndarray  # bool per grid degree
     extrapolated: np.ndarray  # bool per grid degree: outside the measured range
     fresh: np.ndarray  # bool per grid degree: measured since the last drift (else worth a look)
+    boundary: np.ndarray  # bool per grid degree: fills whole nodes (placement known), any distance
     identified: bool  # the curve's shape is fitted (two or more degrees measured)
     remaining_samples: float  # known, or assumed from the horizon
     remaining_known: bool

@@ -38,12 +38,12 @@ from autoscaler.decision.fitting import nnls_normal
 from autoscaler.decision.models import Curve, anchor_measured, relative_distance
 
 # Model-form priors (relative standard deviations; log-normal ratios as (median, log-sd)).
-_FORM_ONE_POINT = 0.6  # sync slope unknown from one degree: relative error at distance 1
+_FORM_ONE_POINT = 0.4  # sync slope unknown from one degree: relative error at distance 1
 _FORM_TWO_POINTS = 0.3  # a straight line through two degrees, extrapolated
-_SYNC_FLOOR = 0.35  # relative doubt on synchronisation at any unmeasured degree
-_FORM_COMPUTE = 0.25  # compute extrapolated in n at a fixed per-worker batch
-_INTRA_FROM_INTER = (0.1, 1.0)  # sync within a node as a ratio of sync across nodes
-_INTER_FROM_INTRA = (6.0, 1.0)  # sync across nodes as a ratio of sync within a node
+_SYNC_FLOOR = 0.4  # relative doubt on synchronisation at any unmeasured degree
+_FORM_COMPUTE = 0.1  # compute extrapolated in n at a fixed per-worker batch
+_INTRA_FROM_INTER = (0.1, 0.6)  # sync within a node as a ratio of sync across nodes
+_INTER_FROM_INTRA = (4.5, 0.7)  # sync across nodes as a ratio of sync within a node
 _SYNC_FROM_COMPUTE = (0.25, 1.1)  # sync within a node as a ratio of compute (nothing measured)
 _GLOBAL_REL_SPREAD = 0.05  # b·n this constant across degrees (while b varies): global batch
 
@@ -258,5 +258,20 @@ def fit_step_throughput(
     return Curve(kind="step", grid=grid, mean=mean, sd=sd, params={}, note=note)
 
 
-__all__ = ["StepModel", "StepPrediction", "StepStats", "fit_step_throughput", "nodes_of",
+def across_nodes_doubt(curve: Curve, measured: np.ndarray, per_node: int, cv: float) -> Curve:
+    """A smooth curve fitted without the step's split knows nothing of node boundaries: at a
+    degree spanning a node count no measured degree spans, add ``cv`` of relative doubt (the
+    all-reduce there runs over other links), so exploration may look across the boundary."""
+    k_grid = nodes_of(curve.grid.astype(float), per_node)
+    k_seen = np.unique(nodes_of(measured.astype(float), per_node))
+    unseen = ~np.isin(k_grid, k_seen)
+    if not unseen.any():
+        return curve
+    sd = np.where(unseen, np.hypot(curve.sd, cv * curve.mean), curve.sd)
+    return Curve(kind=curve.kind, grid=curve.grid, mean=curve.mean, sd=sd, params=curve.params,
+                 note=f"{curve.note}; node counts never measured carry {cv:.0%} doubt")
+
+
+__all__ = ["StepModel", "StepPrediction", "StepStats", "across_nodes_doubt",
+           "fit_step_throughput", "nodes_of",
            "step_stats", "workers_per_node"]

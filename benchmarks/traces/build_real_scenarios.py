@@ -172,9 +172,8 @@ def render(
         lines.append(f"# Drift: from {spec.drift[0]:g} of the work on, {spec.drift[1].kind} batch "
                      f"{spec.drift[1].batch} (a batch-size schedule).")
     body = [f"seed: {spec.seed}", "workload:", f"  total_samples: {total:.6g}".replace("e+0", "e+"),
-            ]
+            f"  workers_per_node: {WORKERS_PER_NODE}"]  # the placement: the cluster's, any form
     if spec.form == "step":
-        body.append(f"  workers_per_node: {WORKERS_PER_NODE}")
         body.append(_step_block(trace, spec.regime, cur, "  ").rstrip("\n"))
         body.append(f"  power:\n    linear: {{static_w: 0, per_worker_w: {pw}, per_node_w: {pn}}}")
     else:
