@@ -58,6 +58,7 @@ class PolicyConfig:
     drift_z: float = 4.5  # recent windows this many standard errors from older ones ...
     drift_min_rel: float = 0.05  # ... and at least this relative change => forget the past
     drift_recent_windows: tuple[int, ...] = (3, 6, 12)
+    stale_cv: float = 0.3  # ... and at least this relative standard error
     stale_se_factor: float = 10.0  # standard errors of degrees measured before a drift, widened
 
     def __post_init__(self) -> None:

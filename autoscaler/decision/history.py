@@ -172,13 +172,17 @@ class History:
         if self.drift_at_s is not None:
             before = np.bincount(n, weights=(self._cols[:, 3] < self.drift_at_s).astype(float))
             stale = before[degrees] > 0
-        widen = np.where(stale, self._config.stale_se_factor, 1.0)
+        # A stale degree's mean may have moved by any amount the drift moved the job: its
+        # standard error is at least stale_cv of the mean, so exploration may look again.
+        floor = np.where(stale, self._config.stale_cv, 0.0)
+        x_rel = np.maximum(x_cv / root * np.where(stale, self._config.stale_se_factor, 1.0), floor)
+        p_rel = np.maximum(p_cv / root * np.where(stale, self._config.stale_se_factor, 1.0), floor)
         return DegreeStats(
             replicas=degrees,
             throughput_sps=x_mean,
-            throughput_se=x_mean * x_cv / root * widen,
+            throughput_se=x_mean * x_rel,
             power_w=p_mean,
-            power_se=p_mean * p_cv / root * widen,
+            power_se=p_mean * p_rel,
             count=count,
             throughput_cv=x_cv,
             power_cv=p_cv,
