@@ -15,6 +15,7 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -23,30 +24,39 @@ from autoscaler.decision import Controller, JobSpec, Objective, PolicyConfig, Pr
 INTERVAL_S = 30.0
 
 
-def _window(rng: np.random.Generator, t_s: float, n: int, cv: float) -> Window:
+def _window(rng: np.random.Generator, t_s: float, n: int, cv: float,
+            split: bool = False) -> Window:
     x = 100.0 * n / (1 + 0.05 * (n - 1) + 0.002 * n * (n - 1)) * (1 + cv * rng.standard_normal())
     p = (200.0 + 100.0 * n) * (1 + cv * rng.standard_normal())
-    return Window(t_s, t_s + INTERVAL_S, n, x, p, p * INTERVAL_S, x * INTERVAL_S, "simulated")
+    w = Window(t_s, t_s + INTERVAL_S, n, x, p, p * INTERVAL_S, x * INTERVAL_S, "simulated")
+    if split:  # what a reporter with the DDP hook sends: batch 32 per worker, 4 workers a node
+        step_s = 32.0 * n / x
+        w = replace(w, step_s=step_s, sync_s=step_s * 0.1 * (n - 1) / n,
+                    batch_per_worker=32.0, nodes=-(-n // 4))
+    return w
 
 
-def build(history: int, cv: float, seed: int) -> tuple[Controller, float, np.random.Generator]:
+def build(history: int, cv: float, seed: int,
+          split: bool = False) -> tuple[Controller, float, np.random.Generator]:
     rng = np.random.default_rng(seed)
-    spec = JobSpec(1, 16, Objective.parse("energy"), total_samples=1e9)
+    spec = JobSpec(1, 16, Objective.parse("energy"), total_samples=1e9,
+                   workers_per_node=4 if split else None)
     ctl = Controller(spec, PolicyConfig())
     degrees = [4, 5, 3, 6, 5]
     t_s = 0.0
     for i in range(history):
-        ctl.observe(_window(rng, t_s, degrees[min(i * len(degrees) // history, 4)], cv))
+        ctl.observe(_window(rng, t_s, degrees[min(i * len(degrees) // history, 4)], cv, split))
         t_s += INTERVAL_S
     return ctl, t_s, rng
 
 
-def measure(repetitions: int, history: int, cv: float, force_refit: bool) -> list[float]:
-    ctl, t_s, rng = build(history, cv, seed=1)
+def measure(repetitions: int, history: int, cv: float, force_refit: bool,
+            split: bool = False) -> list[float]:
+    ctl, t_s, rng = build(history, cv, seed=1, split=split)
     ctl.decide(t_s, Progress(5, 1e6))
     times_ms: list[float] = []
     for _ in range(repetitions):
-        window = _window(rng, t_s, 5, cv)
+        window = _window(rng, t_s, 5, cv, split)
         t_s += INTERVAL_S
         if force_refit:
             ctl._fit = None  # benchmark-only: drop the cached fit to time a full refit
@@ -64,9 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cv", type=float, default=0.05, help="per-window noise")
     args = parser.parse_args(argv)
     print(f"decision overhead, {args.history}-window history, {args.repetitions} repetitions")
-    cases = (("update+fit+decide (steady loop)", False), ("forced refit every time", True))
-    for label, force in cases:
-        ms = sorted(measure(args.repetitions, args.history, args.cv, force))
+    cases = (("update+fit+decide (steady loop)", False, False),
+             ("forced refit every time", True, False),
+             ("step model, steady loop", False, True),
+             ("step model, forced refit", True, True))
+    for label, force, split in cases:
+        ms = sorted(measure(args.repetitions, args.history, args.cv, force, split))
         p95 = ms[int(0.95 * (len(ms) - 1))]
         print(f"  {label:34s} median {statistics.median(ms):.3f} ms   p95 {p95:.3f} ms")
     return 0
