@@ -9,8 +9,11 @@ or anything that touches hardware or the network. The CLI turns :class:`Scenario
 
 Modules, in the order data flows:
 
-- ``scenario``: the scenario file's schema and loading (one clear error per mistake);
-- ``workload``: the true curves per phase and the measurement noise;
+- ``specs``: the curve specifications (throughput, step, power, noise) and the numeric limits;
+- ``scenario``: the scenario file's schema and loading (one clear error per mistake, and the
+  bound on a run's length);
+- ``workload``: the true curves per phase (a ``step:`` workload becomes a throughput curve) and
+  the measurement noise;
 - ``engine``: runs one policy in simulated time (windows, resizes, downtime, exact accounting);
 - ``baselines``: static-initial, static-max, throughput-max, sweep;
 - ``oracle``: the best plan knowing the truth, and the objective value runs are scored by;

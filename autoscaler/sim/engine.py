@@ -6,6 +6,11 @@ window (truth plus measurement noise), then decides at the window's end. A resiz
 contain downtime are marked ``Quality.WARMUP`` (the policy must not fit them). The job ends
 exactly when ``total_samples`` are done: the last interval is cut short, so no energy is charged
 past the end. No wall clock is read anywhere.
+
+Windows carry what a worker's reporter would send: ``nodes`` always, and for a ``step:``
+workload the mean step time, its synchronisation part and the per-worker batch of the steps run
+in the window (downtime runs no steps), with the window's throughput noise applied to both parts
+alike, so that ``throughput = n·batch / step_s`` holds for every measured window without downtime.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from autoscaler.decision.types import Decision, Progress, Quality, Window
-from autoscaler.sim.workload import Workload
+from autoscaler.sim.workload import Segment, Workload
 
 
 class Policy(Protocol):
@@ -65,6 +70,25 @@ class _State:
     samples_done: float = 0.0
     energy_j: float = 0.0
     downtime_left_s: float = 0.0
+    # The current window's steps (for the step split): time running, steps, sync seconds, and
+    # whether every running stretch had a step split (a phase may switch forms).
+    run_s: float = 0.0
+    steps: float = 0.0
+    sync_s: float = 0.0
+    split_known: bool = True
+
+    def new_window(self) -> None:
+        self.run_s = self.steps = self.sync_s = 0.0
+        self.split_known = True
+
+
+@dataclass(frozen=True)
+class _Split:
+    """The step fields of one window, as a reporter would send them."""
+
+    step_s: float | None = None
+    sync_s: float | None = None
+    batch_per_worker: float | None = None
 
 
 def run_policy(
@@ -96,6 +120,7 @@ def run_policy(
             )
         start_s, samples0, energy0 = st.t_s, st.samples_done, st.energy_j
         had_downtime = st.downtime_left_s > 0
+        st.new_window()
         _advance(workload, st, n, interval_s)
         duration_s = st.t_s - start_s
         true_x = (st.samples_done - samples0) / duration_s
@@ -103,7 +128,9 @@ def run_policy(
         trajectory.append(TrajectoryPoint(start_s, n, true_x, true_p))
         if st.samples_done >= total:
             break
-        meas_x, meas_p = workload.noisy(rng, true_x, true_p)
+        f_x, f_p = workload.noise_factors(rng)
+        meas_x, meas_p = max(0.0, true_x * f_x), max(0.0, true_p * f_p)
+        split = _split(st, n, st.samples_done - samples0, f_x)
         policy.observe(
             Window(
                 start_s=start_s,
@@ -116,6 +143,10 @@ def run_policy(
                 source="simulated",
                 quality=Quality.WARMUP if had_downtime else Quality.OK,
                 note="includes resize downtime" if had_downtime else "",
+                step_s=split.step_s,
+                sync_s=split.sync_s,
+                batch_per_worker=split.batch_per_worker,
+                nodes=workload.nodes(n),
             )
         )
         decision = policy.decide(st.t_s, Progress(n, st.samples_done, st.energy_j))
@@ -159,6 +190,7 @@ def _advance(workload: Workload, st: _State, n: int, interval_s: float) -> None:
         x, p = seg.throughput(n), seg.power(n)
         end = min(seg.end_samples, total)
         to_end_s = (end - st.samples_done) / x
+        before = st.samples_done
         if to_end_s <= left_s:  # cross a phase boundary or finish the job inside this interval
             d, st.samples_done = to_end_s, end
         else:
@@ -167,6 +199,29 @@ def _advance(workload: Workload, st: _State, n: int, interval_s: float) -> None:
         st.energy_j += p * d
         st.t_s += d
         left_s -= d
+        _count_steps(st, seg, n, st.samples_done - before, d)
+
+
+def _count_steps(st: _State, seg: Segment, n: int, samples: float, d: float) -> None:
+    """Add one running stretch's steps and synchronisation time to the window's tally."""
+    if seg.step is None:
+        st.split_known = False
+        return
+    st.run_s += d
+    steps = samples / (n * seg.step.batch_at(n))
+    st.steps += steps
+    st.sync_s += steps * seg.step.sync(n)
+
+
+def _split(st: _State, n: int, samples: float, noise: float) -> _Split:
+    """The window's step split with its throughput noise: measured throughput is truth × noise,
+    so the measured step (and each part alike) is truth / noise. None where no step ran or the
+    noise left no throughput to measure."""
+    if not st.split_known or st.steps <= 0 or st.run_s <= 0 or noise <= 0:
+        return _Split()
+    step_s = st.run_s / st.steps / noise
+    sync_s = st.sync_s / st.steps / noise
+    return _Split(step_s, min(sync_s, step_s), samples / (n * st.steps))
 
 
 def _window_limit(workload: Workload, lo: int, hi: int, interval_s: float) -> int:

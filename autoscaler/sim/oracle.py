@@ -57,6 +57,14 @@ def objective_value(
     return objective.eta * energy_j + (1.0 - objective.eta) * max_power_w * time_s
 
 
+def _weight(objective: Objective, max_power_w: float) -> tuple[float, float]:
+    """(a, b) with objective_value = a·energy_j + b·time_s."""
+    return (
+        objective_value(objective, 1.0, 0.0, max_power_w),
+        objective_value(objective, 0.0, 1.0, max_power_w),
+    )
+
+
 def solve(
     workload: Workload,
     *,
@@ -73,10 +81,19 @@ def solve(
     both, the deadline is kept and the least-energy plan meeting it is chosen.
     """
     constrained = deadline_s is not None or energy_budget_j is not None
-    plans = pareto_plans(
-        workload, min_replicas, max_replicas, mix_steps=MIX_STEPS if constrained else 0
-    )
     max_power_w = workload.max_power_w(min_replicas, max_replicas)
+    # Scores whose optimum a thinned frontier must keep: the objective, time and energy.
+    weights = tuple(
+        _weight(obj, max_power_w)
+        for obj in (objective, Objective(ObjectiveKind.TIME), Objective(ObjectiveKind.ENERGY))
+    )
+    plans = pareto_plans(
+        workload,
+        min_replicas,
+        max_replicas,
+        mix_steps=MIX_STEPS if constrained else 0,
+        weights=weights,
+    )
 
     def meets_deadline(p: Plan) -> bool:
         return deadline_s is None or p.time_s <= deadline_s * (1 + _REL_TOL)

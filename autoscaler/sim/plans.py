@@ -12,6 +12,14 @@ so the frontier holds the optimum. Splits use a grid of ``mix_steps`` work fract
 neighbouring vertices of the phase's lower-left convex hull in the (time, energy) plane, which is
 where a linear programme's mixes lie; the grid bounds the error at 1/mix_steps of the gap
 between two neighbouring degrees.
+
+The frontier can grow combinatorially with phases and degrees (5 phases over 64 degrees took
+13 s; 10 over 1,024 ran out of memory). Two things bound the work: a resize at a phase start is
+tried only from the frontier over all end degrees (exact, see :func:`_pairs`), and above
+:data:`MAX_STATES` states the frontier is thinned to evenly spaced points per end degree, always
+keeping each end degree's fastest and least-energy plan and its best for each scoring weight the
+caller names (so an unconstrained optimum stays exact). Every bundled scenario stays far below
+the caps, so its plans are exact.
 """
 
 from __future__ import annotations
@@ -25,6 +33,10 @@ import numpy.typing as npt
 from autoscaler.sim.workload import Segment, Workload
 
 Legs = tuple[tuple[int, float], ...]
+Weights = tuple[tuple[float, float], ...]  # (a, b): a plan scores a·energy_j + b·time_s
+
+MAX_STATES = 4096  # frontier states kept between phases before thinning
+MAX_SWITCH_PARENTS = 256  # states a resize at a phase start is tried from, before thinning
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -109,8 +121,11 @@ def _lower_left_hull(points: list[tuple[float, float, int]]) -> list[int]:
     return [d for _, _, d in hull]
 
 
-def pareto_plans(workload: Workload, lo: int, hi: int, *, mix_steps: int = 0) -> list[Plan]:
-    """Every plan over degrees in [lo, hi] that no other plan beats on both time and energy."""
+def pareto_plans(
+    workload: Workload, lo: int, hi: int, *, mix_steps: int = 0, weights: Weights = ()
+) -> list[Plan]:
+    """Every plan over degrees in [lo, hi] that no other plan beats on both time and energy
+    (thinned above MAX_STATES, keeping the best plan for each of ``weights``)."""
     downtime_s = workload.resize_downtime_s
     back: list[tuple[IntArray, IntArray, _Options]] = []  # per phase: parent, option, options
     t = e = np.zeros(0)
@@ -122,7 +137,7 @@ def pareto_plans(workload: Workload, lo: int, hi: int, *, mix_steps: int = 0) ->
             choice = np.arange(len(opt.start), dtype=np.int64)
             t, e, changes = opt.time_s, opt.energy_j, opt.changes
         else:
-            parent, choice = (a.ravel() for a in np.indices((len(t), len(opt.start))))
+            parent, choice = _pairs(end, t, e, changes, opt.start, weights)
             switch = end[parent] != opt.start[choice]
             start_power = np.array([seg.power(int(d)) for d in opt.start])[choice]
             t = t[parent] + opt.time_s[choice] + downtime_s * switch
@@ -130,6 +145,8 @@ def pareto_plans(workload: Workload, lo: int, hi: int, *, mix_steps: int = 0) ->
             changes = changes[parent] + opt.changes[choice] + switch
         end = opt.end[choice]
         keep = _frontier_per_end(end, t, e, changes)
+        if len(keep) > MAX_STATES:
+            keep = _thin(keep, end, t, e, weights, MAX_STATES)
         parent, choice = parent[keep], choice[keep]
         t, e, end, changes = t[keep], e[keep], end[keep], changes[keep]
         back.append((parent, choice, opt))
@@ -141,16 +158,73 @@ def _frontier_per_end(end: IntArray, t: FloatArray, e: FloatArray, changes: IntA
     """Indices of the (time, energy) Pareto frontier within each end degree; ties: fewer
     resizes first."""
     order = np.lexsort((changes, e, t, end))
-    keep: list[int] = []
-    best_e = np.inf
-    current_end: int | None = None
-    for i in order:
-        if end[i] != current_end:
-            current_end, best_e = int(end[i]), np.inf
-        if e[i] < best_e:
-            keep.append(int(i))
-            best_e = float(e[i])
-    return np.array(keep, dtype=np.int64)
+    if len(order) == 0:
+        return order.astype(np.int64)
+    e_sorted = e[order]
+    end_sorted = end[order]
+    # A point is kept when its energy is below every earlier one in its end degree (earlier:
+    # faster, or as fast with less energy or fewer resizes): a running minimum per group.
+    starts = np.flatnonzero(np.r_[True, end_sorted[1:] != end_sorted[:-1]])
+    best_before = np.empty_like(e_sorted)
+    for a, b in itertools.pairwise([*starts.tolist(), len(order)]):
+        best_before[a] = np.inf
+        if b - a > 1:
+            best_before[a + 1 : b] = np.minimum.accumulate(e_sorted[a : b - 1])
+    return order[e_sorted < best_before].astype(np.int64)
+
+
+def _pairs(
+    end: IntArray,
+    t: FloatArray,
+    e: FloatArray,
+    changes: IntArray,
+    start: IntArray,
+    weights: Weights,
+) -> tuple[IntArray, IntArray]:
+    """(state, option) pairs worth extending, in state-major order.
+
+    An option starting at degree s extends, without a resize, every state ending at s; with a
+    resize, whose cost depends on s alone, only states on the frontier over all end degrees
+    (any other state is beaten by a frontier state plus the same resize, or by one ending at s
+    without it). That keeps the work near states + options x frontier, not states x options.
+    """
+    n_opt = len(start)
+    order = np.argsort(end, kind="stable")
+    sorted_end = end[order]
+    first = np.searchsorted(sorted_end, start, side="left")
+    counts = np.searchsorted(sorted_end, start, side="right") - first
+    same_choice = np.repeat(np.arange(n_opt, dtype=np.int64), counts)
+    offsets = np.arange(len(same_choice)) - np.repeat(np.cumsum(counts) - counts, counts)
+    same_parent = order[np.repeat(first, counts) + offsets]
+    front = _frontier_per_end(np.zeros_like(end), t, e, changes)
+    if len(front) > MAX_SWITCH_PARENTS:
+        front = _thin(front, np.zeros_like(end), t, e, weights, MAX_SWITCH_PARENTS)
+    sw_parent, sw_choice = (a.ravel() for a in np.indices((len(front), n_opt)))
+    sw_parent = front[sw_parent]
+    differs = end[sw_parent] != start[sw_choice]
+    parent = np.concatenate([same_parent, sw_parent[differs]]).astype(np.int64)
+    choice = np.concatenate([same_choice, sw_choice[differs]]).astype(np.int64)
+    rows = np.lexsort((choice, parent))  # the order of the exhaustive pairing: ties resolve alike
+    return parent[rows], choice[rows]
+
+
+def _thin(
+    keep: IntArray, end: IntArray, t: FloatArray, e: FloatArray, weights: Weights, cap: int
+) -> IntArray:
+    """At most about ``cap`` of the frontier ``keep``: per end degree, evenly spaced points
+    plus the fastest, the least-energy and the best for each weight."""
+    ends = end[keep]
+    groups = np.unique(ends)
+    per_group = max(2, cap // len(groups))
+    kept: list[IntArray] = []
+    for g in groups:
+        idx = keep[ends == g]
+        idx = idx[np.argsort(t[idx], kind="stable")]
+        picks = set(np.linspace(0, len(idx) - 1, per_group).round().astype(int).tolist())
+        picks |= {int(np.argmin(e[idx]))}
+        picks |= {int(np.argmin(a * e[idx] + b * t[idx])) for a, b in weights}
+        kept.append(idx[sorted(picks)])
+    return np.concatenate(kept)
 
 
 def _plan(back: list[tuple[IntArray, IntArray, _Options]], index: int, e: float, t: float) -> Plan:

@@ -4,7 +4,8 @@ A scenario describes a workload whose *true* curves are known (so that an oracle
 best possible run would have cost) and the job's bounds and goals. The schema is a contract
 (README, ``docs/simulator.md``); everything a user can get wrong is reported as
 ``FILE: dotted.field.path: what is wrong`` by :class:`ScenarioError`, which the CLI turns into a
-``UserError`` (exit 2, no traceback).
+``UserError`` (exit 2, no traceback). That includes numbers out of range and scenarios whose run
+would be too long to simulate (:data:`MAX_INTERVALS`): every accepted file runs in bounded work.
 
 YAML 1.1 (PyYAML) reads ``1.2e8`` as a *string* and ``1.2e+8`` as a float; pydantic's lax mode
 coerces numeric strings for float fields, so both spellings load the same.
@@ -12,102 +13,64 @@ coerces numeric strings for float fields, so both spellings load the same.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from autoscaler.decision.types import Objective
+from autoscaler.sim.specs import (
+    MAX_DOWNTIME_S,
+    MAX_INTERVAL_S,
+    MAX_PHASES,
+    MAX_REPLICAS,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MIN_INTERVAL_S,
+    LinearPowerSpec,
+    NoiseSpec,
+    PowerSpec,
+    StepSpec,
+    ThroughputSpec,
+    UslSpec,
+    _Strict,
+)
+from autoscaler.sim.workload import Workload
+
+__all__ = [
+    "MAX_DEGREE_PHASES",
+    "MAX_FILE_BYTES",
+    "MAX_INTERVALS",
+    "ControllerSpec",
+    "JobSpecModel",
+    "LinearPowerSpec",
+    "NoiseSpec",
+    "PhaseSpec",
+    "PowerSpec",
+    "Scenario",
+    "ScenarioError",
+    "StepSpec",
+    "ThroughputSpec",
+    "UslSpec",
+    "WorkloadSpec",
+    "load_scenario",
+    "parse_scenario",
+]
+
+# The slowest possible run, plus one resize downtime per degree, may span at most this many
+# controller intervals: a simulation is then bounded (about 1 ms per decision of the engine).
+MAX_INTERVALS = 200_000
+MAX_DEGREE_PHASES = 2048  # degrees in [min, max] x phases: the oracle's search grows with both
+MAX_FILE_BYTES = 1 << 20  # a scenario is a few hundred bytes; /dev/zero must not be read forever
+_MAX_NODES = 100_000  # YAML values after alias expansion ("billion laughs")
+_MAX_DEPTH = 32
 
 
 class ScenarioError(ValueError):
     """A scenario file the simulator cannot run; the message names the file and the field."""
-
-
-class _Strict(BaseModel):
-    # Unknown keys are typos far more often than intent: reject them, naming the key.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class UslSpec(_Strict):
-    """Universal Scalability Law: X(n) = t1·n / (1 + σ(n−1) + κ·n(n−1))."""
-
-    t1_sps: float = Field(gt=0)
-    sigma: float = Field(ge=0)
-    kappa: float = Field(ge=0)
-
-
-class ThroughputSpec(_Strict):
-    """True throughput of the whole job (samples/s) at n workers: a USL curve or a table."""
-
-    usl: UslSpec | None = None
-    table: dict[int, float] | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> ThroughputSpec:
-        if (self.usl is None) == (self.table is None):
-            raise ValueError("give exactly one of usl, table")
-        return self
-
-    @field_validator("table")
-    @classmethod
-    def _table_values(cls, table: dict[int, float] | None) -> dict[int, float] | None:
-        return _check_table(table)
-
-
-class LinearPowerSpec(_Strict):
-    """P(n) = static_w + per_worker_w·n: static is the host power charged to the job."""
-
-    static_w: float = Field(ge=0)
-    per_worker_w: float = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _draws_power(self) -> LinearPowerSpec:
-        # A job that draws no power makes every energy regret 0/0.
-        if self.static_w == 0 and self.per_worker_w == 0:
-            raise ValueError("static_w and per_worker_w cannot both be 0")
-        return self
-
-
-class PowerSpec(_Strict):
-    """True power drawn by the whole job (W) at n workers: linear or a table."""
-
-    linear: LinearPowerSpec | None = None
-    table: dict[int, float] | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> PowerSpec:
-        if (self.linear is None) == (self.table is None):
-            raise ValueError("give exactly one of linear, table")
-        return self
-
-    @field_validator("table")
-    @classmethod
-    def _table_values(cls, table: dict[int, float] | None) -> dict[int, float] | None:
-        return _check_table(table)
-
-
-def _check_table(table: dict[int, float] | None) -> dict[int, float] | None:
-    """Degrees >= 1 with positive values (no job runs at 0 samples/s or draws 0 W), sorted."""
-    if table is None:
-        return None
-    if not table:
-        raise ValueError("table must list at least one degree")
-    for n, value in table.items():
-        if n < 1:
-            raise ValueError(f"degree {n}: must be >= 1")
-        if not value > 0:
-            raise ValueError(f"degree {n}: value must be > 0, got {value}")
-    return dict(sorted(table.items()))
-
-
-class NoiseSpec(_Strict):
-    """Coefficient of variation of the multiplicative Gaussian measurement noise per window."""
-
-    throughput_cv: float = Field(default=0.0, ge=0, le=1)
-    power_cv: float = Field(default=0.0, ge=0, le=1)
 
 
 class PhaseSpec(_Strict):
@@ -115,25 +78,28 @@ class PhaseSpec(_Strict):
 
     at_fraction: float = Field(gt=0, lt=1)
     throughput: ThroughputSpec | None = None
+    step: StepSpec | None = None
     power: PowerSpec | None = None
 
 
 class WorkloadSpec(_Strict):
-    total_samples: float = Field(gt=0)
-    throughput: ThroughputSpec
+    total_samples: float = Field(gt=0, le=MAX_SAMPLES)
+    throughput: ThroughputSpec | None = None  # exactly one of throughput, step (checked later)
+    step: StepSpec | None = None
     power: PowerSpec
+    workers_per_node: int | None = Field(default=None, ge=1, le=MAX_REPLICAS)
     noise: NoiseSpec = NoiseSpec()
-    resize_downtime_s: float = Field(default=30.0, ge=0)
-    phases: tuple[PhaseSpec, ...] = ()
+    resize_downtime_s: float = Field(default=30.0, ge=0, le=MAX_DOWNTIME_S)
+    phases: tuple[PhaseSpec, ...] = Field(default=(), max_length=MAX_PHASES)
 
 
 class JobSpecModel(_Strict):
     initial_replicas: int
-    min_replicas: int = Field(ge=1)
-    max_replicas: int
+    min_replicas: int = Field(ge=1, le=MAX_REPLICAS)
+    max_replicas: int = Field(le=MAX_REPLICAS)
     objective: str = "energy"
-    energy_budget_j: float | None = Field(default=None, gt=0)
-    deadline_s: float | None = Field(default=None, gt=0)
+    energy_budget_j: float | None = Field(default=None, gt=0, le=1e21)
+    deadline_s: float | None = Field(default=None, gt=0, le=1e12)
 
     @field_validator("objective")
     @classmethod
@@ -146,14 +112,14 @@ class JobSpecModel(_Strict):
 
 
 class ControllerSpec(_Strict):
-    interval_s: float = Field(default=30.0, gt=0)
+    interval_s: float = Field(default=30.0, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S)
 
 
 class Scenario(_Strict):
     """A whole scenario file, validated."""
 
-    name: str = ""
-    seed: int = 0
+    name: str = Field(default="", max_length=200)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     workload: WorkloadSpec
     job: JobSpecModel
     controller: ControllerSpec = ControllerSpec()
@@ -164,11 +130,15 @@ def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
     label = str(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{label}: no such scenario file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError(f"{label}: cannot read: {e}") from e
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{label}: larger than {MAX_FILE_BYTES} bytes; not a scenario file")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -176,6 +146,8 @@ def load_scenario(path: str | Path) -> Scenario:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(e, "problem", None) or "not valid YAML"
         raise ScenarioError(f"{label}: {where}{problem}") from None
+    except RecursionError:
+        raise ScenarioError(f"{label}: nested too deeply to be a scenario file") from None
     return parse_scenario(data, label=label, default_name=p.stem)
 
 
@@ -183,21 +155,41 @@ def parse_scenario(data: Any, *, label: str, default_name: str = "scenario") -> 
     """Validate already-parsed YAML data (tests use this directly)."""
     if not isinstance(data, Mapping):
         raise ScenarioError(f"{label}: must be a mapping with workload: and job:")
+    _check_size(data, label)
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as e:
         first = e.errors()[0]
         loc = tuple(first["loc"])
-        if loc and loc[-1] == "[key]":  # a table key that is not an integer degree
+        if loc and loc[-1] == "[key]":  # a table key that is not a number
             where = ".".join(str(p) for p in loc[:-2]) or "(top level)"
-            raise ScenarioError(
-                f"{label}: {where}: key {loc[-2]!r}: must be an integer number of workers"
-            ) from None
+            what = "an integer number of workers"
+            if "compute_s" in loc:
+                what = "a per-worker batch size"
+            raise ScenarioError(f"{label}: {where}: key {loc[-2]!r}: must be {what}") from None
         raise ScenarioError(f"{label}: {_loc(loc)}: {_msg(first['msg'])}") from None
     _check_cross_fields(scenario, label)
+    _check_work_bound(scenario, label)
     if not scenario.name:
         scenario = scenario.model_copy(update={"name": default_name})
     return scenario
+
+
+def _check_size(data: Any, label: str) -> None:
+    """Refuse absurdly large or deep data before validation walks it (aliases can make a small
+    file expand to billions of values)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    seen = 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > _MAX_NODES or depth > _MAX_DEPTH:
+            raise ScenarioError(f"{label}: too large or nested too deeply to be a scenario file")
+        if isinstance(node, Mapping):
+            stack.extend((v, depth + 1) for v in node.values())
+            stack.extend((k, depth + 1) for k in node)
+        elif isinstance(node, list | tuple):
+            stack.extend((v, depth + 1) for v in node)
 
 
 def _loc(loc: Sequence[int | str]) -> str:
@@ -210,35 +202,53 @@ def _msg(msg: str) -> str:
     return msg[:1].lower() + msg[1:]
 
 
+def _fail(label: str, field: str, msg: str) -> None:
+    raise ScenarioError(f"{label}: {field}: {msg}")
+
+
 def _check_cross_fields(s: Scenario, label: str) -> None:
     """Checks that span fields; each names the field the user should edit."""
-    job = s.job
-
-    def fail(field: str, msg: str) -> None:
-        raise ScenarioError(f"{label}: {field}: {msg}")
-
+    job, wl = s.job, s.workload
     if job.max_replicas < job.min_replicas:
-        fail("job.max_replicas", "must be >= min_replicas")
+        _fail(label, "job.max_replicas", "must be >= min_replicas")
     if not job.min_replicas <= job.initial_replicas <= job.max_replicas:
-        fail(
+        _fail(
+            label,
             "job.initial_replicas",
             f"must be between min_replicas ({job.min_replicas}) "
             f"and max_replicas ({job.max_replicas})",
         )
+    degrees = job.max_replicas - job.min_replicas + 1
+    if degrees * (len(wl.phases) + 1) > MAX_DEGREE_PHASES:
+        _fail(
+            label,
+            "workload.phases",
+            f"{degrees} degrees x {len(wl.phases) + 1} phases is more than {MAX_DEGREE_PHASES:,} "
+            "for the oracle's search; use fewer phases or a narrower [min_replicas, max_replicas]",
+        )
+    if (wl.throughput is None) == (wl.step is None):
+        _fail(label, "workload", "give exactly one of throughput, step")
     tables: list[tuple[str, dict[int, float] | None]] = [
-        ("workload.throughput.table", s.workload.throughput.table),
-        ("workload.power.table", s.workload.power.table),
+        ("workload.power.table", wl.power.table),
+        *_curve_tables("workload", wl.throughput, wl.step),
     ]
+    _check_batch(label, "workload.step", wl.step, job.max_replicas)
     previous = 0.0
-    for i, phase in enumerate(s.workload.phases):
+    for i, phase in enumerate(wl.phases):
         where = f"workload.phases.{i}"
-        if phase.throughput is None and phase.power is None:
-            fail(where, "give throughput, power or both")
+        if phase.throughput is None and phase.step is None and phase.power is None:
+            _fail(label, where, "give throughput (or step), power or both")
+        if phase.throughput is not None and phase.step is not None:
+            _fail(label, where, "give at most one of throughput, step")
         if phase.at_fraction <= previous:
-            fail(f"{where}.at_fraction", f"must be greater than the previous phase's ({previous})")
+            _fail(
+                label,
+                f"{where}.at_fraction",
+                f"must be greater than the previous phase's ({previous})",
+            )
         previous = phase.at_fraction
-        if phase.throughput is not None:
-            tables.append((f"{where}.throughput.table", phase.throughput.table))
+        tables += _curve_tables(where, phase.throughput, phase.step)
+        _check_batch(label, f"{where}.step", phase.step, job.max_replicas)
         if phase.power is not None:
             tables.append((f"{where}.power.table", phase.power.table))
     for field, table in tables:
@@ -246,8 +256,52 @@ def _check_cross_fields(s: Scenario, label: str) -> None:
             continue
         lo, hi = min(table), max(table)
         if job.min_replicas < lo or job.max_replicas > hi:
-            fail(
+            _fail(
+                label,
                 field,
                 f"lists n {lo}..{hi} but job allows {job.min_replicas}..{job.max_replicas}; "
                 "n outside a table's listed range is not allowed",
             )
+
+
+def _curve_tables(
+    where: str, throughput: ThroughputSpec | None, step: StepSpec | None
+) -> list[tuple[str, dict[int, float] | None]]:
+    """Tables indexed by degree that must cover [min_replicas, max_replicas]."""
+    if throughput is not None:
+        return [(f"{where}.throughput.table", throughput.table)]
+    if step is not None:
+        return [(f"{where}.step.sync_s.table", step.sync_s.table)]
+    return []
+
+
+def _check_batch(label: str, where: str, step: StepSpec | None, max_replicas: int) -> None:
+    """A global batch must give each of max_replicas workers at least one sample per step."""
+    if step is None or step.batch.global_batch is None:
+        return
+    if step.batch.global_batch < max_replicas:
+        _fail(
+            label,
+            f"{where}.batch.global",
+            f"{step.batch.global_batch:g} gives less than one sample per worker "
+            f"at max_replicas ({max_replicas})",
+        )
+
+
+def _check_work_bound(s: Scenario, label: str) -> None:
+    """Refuse a scenario whose slowest run would take more than MAX_INTERVALS intervals, so
+    that every accepted file simulates in bounded time and memory."""
+    job = s.job
+    interval_s = s.controller.interval_s
+    workload = Workload(s)
+    intervals = workload.expected_intervals(job.min_replicas, job.max_replicas, interval_s)
+    if not (math.isfinite(intervals) and intervals <= MAX_INTERVALS):
+        slowest = workload.slowest_sps(job.min_replicas, job.max_replicas)
+        _fail(
+            label,
+            "workload.total_samples",
+            f"the slowest run (at {slowest:.4g} samples/s, plus one resize per degree) spans "
+            f"{intervals:.3g} controller intervals of {interval_s:g} s, more than the "
+            f"{MAX_INTERVALS:,} a simulation may take; lower total_samples or raise "
+            "controller.interval_s",
+        )
