@@ -16,8 +16,17 @@ ensure_venv() {
     fi
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         echo "==> installing energy-autoscaler[$extras] into $VENV (first run takes a minute)"
-        "$VENV/bin/python" -m pip install --quiet --upgrade pip
-        "$VENV/bin/python" -m pip install --quiet -e ".[$extras]"
+        # pip and the build backend write pages of deprecation notices to stderr even with
+        # --quiet: they go to a log, shown only when the install fails.
+        local log="$VENV/install.log"
+        if ! { "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip &&
+               "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[$extras]"; } \
+               >"$log" 2>&1; then
+            echo "error: installing energy-autoscaler[$extras] failed; the installer said:" >&2
+            tail -n 40 "$log" >&2
+            echo "(full log: $log)" >&2
+            return 1
+        fi
         echo "$want" > "$stamp"
     fi
     export PATH="$VENV/bin:$PATH"

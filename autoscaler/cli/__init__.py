@@ -32,6 +32,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "autoscaler.cli.local",
         "run an elastic PyTorch job here and keep it at its energy-optimal degree",
     ),
+    "sweep": (
+        "autoscaler.cli.sweep",
+        "measure a training job at each degree in turn: speed-up, energy, the turning point",
+    ),
     "operator": (
         "autoscaler.cli.operator",
         "run the Kubernetes operator for annotated jobs (dry-run by default)",

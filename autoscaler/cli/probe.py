@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from autoscaler.cli.errors import UserError
+from autoscaler.runtime.static_power import static_power_setting
 from autoscaler.worker.config import ReporterConfig, ReporterConfigError
 from autoscaler.worker.discover import probe_sources
 from autoscaler.worker.power import DeviceEnergy, PowerSource, PowerSourceError
@@ -31,6 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--powercap-root",
         default=None,
         help="powercap tree for RAPL (default $EA_POWERCAP_ROOT or /sys/class/powercap)",
+    )
+    parser.add_argument(
+        "--static-power",
+        metavar="POWER",
+        default=None,
+        help="the host's static (idle) power that local/sweep would charge to a job, e.g. 30W "
+        "(default $EA_STATIC_POWER or none): shown, not measured",
     )
     parser.add_argument(
         "--watts-per-core",
@@ -95,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.watts_per_core > 0:
             raise UserError(f"--watts-per-core must be positive, got {args.watts_per_core}")
         config = replace(config, watts_per_core=args.watts_per_core)
+    try:
+        static_w = static_power_setting(args.static_power)
+    except ValueError as e:
+        raise UserError(f"--static-power: {e}") from None
     sources = probe_sources(config)
     try:
         before: list[list[DeviceEnergy] | None] = []
@@ -111,11 +123,31 @@ def run(args: argparse.Namespace) -> int:
         for src in sources:
             src.close()
     ok = any(e["readings"] for e in entries)
+    static = static_entry(static_w)
     if args.json:
-        print(json.dumps({"ok": ok, "sources": entries}, indent=2, ensure_ascii=False))
+        print(json.dumps({"ok": ok, "sources": entries, "static_power": static}, indent=2,
+                         ensure_ascii=False))  # fmt: skip
     else:
         _print_text(entries)
+        state = "set" if static["watts"] else "not set"
+        print(f"{'static':<9} {state:<12} {static['reason']}")
     return 0 if ok else 1
+
+
+def static_entry(static_w: float) -> dict[str, Any]:
+    """What ``local`` and ``sweep`` would add for the host's idle draw: part of the estimate."""
+    if static_w > 0:
+        reason = (
+            f"{static_w:g} W of host static power charged once per job by local/sweep, as part "
+            "of the estimate (labelled estimate(static ...)); a setting, not a reading"
+        )
+    else:
+        reason = (
+            "no host static power: the CPU-time estimate then favours the fewest workers by "
+            "construction; measure the idle draw (wall meter, or RAPL at idle) and set "
+            "--static-power or EA_STATIC_POWER (docs/local.md)"
+        )
+    return {"watts": static_w, "source": "estimate", "reason": reason}
 
 
 def _print_text(entries: list[dict[str, Any]]) -> None:

@@ -9,8 +9,13 @@ Agg backend: no display needed.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
+
+from autoscaler.runtime.static_power import source_label
+
+log = logging.getLogger(__name__)
 
 
 class PlotUnavailable(Exception):
@@ -28,11 +33,19 @@ def plot_report(report: dict[str, Any], path: Path) -> Path:
             "matplotlib is not installed; install the 'report' extra for report.png"
         ) from e
 
-    source = report["energy_per_sample"]["source"]
+    source = source_label(report["energy_per_sample"]["source"], report.get("static_power_w") or 0)
     ok = [w for w in report["windows"] if w["quality"] == "ok" and w["samples"]]
     preds = report["predictions"]
     measured = report["measured"]
     chosen = report["chosen_replicas"]
+    measuring = report.get("ended_while_measuring")
+    if chosen is not None:
+        verb = "recommended" if report["settings"].get("dry_run") else "chosen"
+        mark, mark_label, title = chosen, f"{verb}: {chosen}", f"{verb} degree {chosen}"
+    else:
+        mark = measuring["replicas"] if measuring else report.get("final_replicas")
+        mark_label = f"still measuring: {mark}"
+        title = f"ended while measuring {mark} workers: no degree chosen"
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
     panels = [
         ("throughput_sps", "throughput (samples/s)", 1.0),
@@ -70,7 +83,9 @@ def plot_report(report: dict[str, Any], path: Path) -> Path:
                     alpha=0.2,
                     label="±1 sd",
                 )
-        ax.axvline(chosen, color="tab:green", linestyle="--", label=f"chosen: {chosen}")
+        if mark is not None:
+            ax.axvline(mark, color="tab:green" if chosen is not None else "tab:red",
+                       linestyle="--", label=mark_label)  # fmt: skip
         ax.set_xlabel("workers")
         ax.set_ylabel(label)
         lo, hi = report["settings"].get("min_replicas", 1), report["settings"].get("max_replicas")
@@ -78,8 +93,24 @@ def plot_report(report: dict[str, Any], path: Path) -> Path:
             ax.set_xticks(list(range(int(lo), int(hi) + 1)))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"energy-autoscaler local — {report['outcome']}, chosen degree {chosen}")
+    turning = (report.get("marginal") or {}).get("turning_point")
+    if turning is not None:
+        title += f"; turning point at {turning}"
+    fig.suptitle(f"energy-autoscaler local — {report['outcome']}, {title}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def try_plot(report: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Draw ``report.png`` if possible; say what happened (``report["plot"]``) so that the
+    closing line names only files that exist. A broken plot never costs the report itself."""
+    try:
+        plot_report(report, path)
+    except PlotUnavailable as e:
+        return {"written": False, "why": str(e)}
+    except Exception as e:  # the JSON report matters more than its picture
+        log.warning("report.png not drawn", exc_info=True)
+        return {"written": False, "why": f"drawing failed: {type(e).__name__}: {e}"}
+    return {"written": True, "path": path.name}

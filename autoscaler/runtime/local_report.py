@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from autoscaler.actuators.torchrun import ResizeEvent
+from autoscaler.decision import PolicyConfig
 from autoscaler.decision.types import Decision, DegreePrediction, Quality, Window
+from autoscaler.runtime.local_summary import (
+    counterfactuals,
+    files_line,
+    marginal_view,
+    run_status,
+    summary_lines,
+)
 
 
 @dataclass
@@ -113,9 +121,20 @@ def _energy_per_sample_at(report: dict[str, Any], n: int) -> tuple[float | None,
 def build_report(rec: RunRecord) -> dict[str, Any]:
     """The JSON document. Keys are stable: the tests and the plot read them."""
     measured = measured_by_degree(rec.windows)
-    chosen = rec.final_replicas if rec.final_replicas is not None else rec.start_replicas
-    if rec.settings.get("dry_run") and rec.decisions:
-        chosen = rec.decisions[-1].replicas  # dry-run: the recommendation, not the degree run
+    final = rec.final_replicas if rec.final_replicas is not None else rec.start_replicas
+    chosen: int | None = final
+    measuring: dict[str, Any] | None = None
+    last = rec.decisions[-1] if rec.decisions else None
+    if rec.settings.get("dry_run"):
+        if last is not None:
+            chosen = last.replicas  # dry-run: the recommendation, not the degree run
+    else:
+        measuring = run_status(
+            final, last.reason.value if last else None, last.replicas if last else None,
+            measured.get(final, {}).get("windows", 0), PolicyConfig().min_windows_per_degree,
+        )  # fmt: skip
+        if measuring is not None:
+            chosen = None  # never call a degree still being measured "chosen"
     latencies = [r.latency_s for r in rec.resizes if r.latency_s is not None and r.from_replicas]
     downtimes = [r.downtime_s for r in rec.resizes if r.downtime_s is not None and r.from_replicas]
     sources = sorted({w.source for w in rec.windows if w.source not in ("", "none")})
@@ -129,6 +148,9 @@ def build_report(rec: RunRecord) -> dict[str, Any]:
         "outcome": rec.outcome,
         "start_replicas": rec.start_replicas,
         "chosen_replicas": chosen,
+        "final_replicas": final,
+        "ended_while_measuring": measuring,
+        "static_power_w": float(rec.settings.get("static_power_w") or 0.0),
         "samples_done": rec.samples_done,
         "power_sources": sources,
         "energy_j_by_source": energy_by_source(rec.windows),
@@ -146,13 +168,24 @@ def build_report(rec: RunRecord) -> dict[str, Any]:
         "resize_downtime_median_s": _median(downtimes),
     }
     start_e, start_how = _energy_per_sample_at(report, rec.start_replicas)
-    chosen_e, chosen_how = _energy_per_sample_at(report, chosen)
+    chosen_e, chosen_how = (
+        _energy_per_sample_at(report, chosen) if chosen is not None else (None, "unknown")
+    )
     report["energy_per_sample"] = {
         "start_j": start_e, "start_basis": start_how,
         "chosen_j": chosen_e, "chosen_basis": chosen_how,
         "change_pct": None if not (start_e and chosen_e) else 100.0 * (chosen_e / start_e - 1.0),
         "source": "+".join(sources) or "none",
     }  # fmt: skip
+    maximum = int(rec.settings.get("max_replicas") or max([final, *measured]))
+    report["savings"] = (
+        None
+        if chosen is None or rec.settings.get("dry_run")
+        else counterfactuals(
+            report["measured"], chosen, rec.start_replicas, maximum, rec.samples_done
+        )
+    )
+    report["marginal"] = marginal_view(report["measured"])
     return report
 
 
@@ -174,32 +207,13 @@ def write_report_json(report: dict[str, Any], directory: Path) -> Path:
 
 
 def summary_text(report: dict[str, Any], report_dir: Path) -> str:
-    """The closing lines: chosen degree, J/sample against the starting degree, where to look."""
-    e = report["energy_per_sample"]
+    """The closing lines: outcome, chosen degree (or that none was), savings, the marginal
+    view, resize latency, and the files that were written (``report["plot"]``)."""
     lines = [
         f"outcome: {report['outcome']}; {report['samples_done']:.0f} samples"
         + (f" in {report['wall_s']:.0f} s" if report["wall_s"] is not None else "")
     ]
-    verb = "recommended" if report["settings"].get("dry_run") else "chosen"
-    lines.append(
-        f"{verb} degree: {report['chosen_replicas']} worker(s) "
-        f"(started at {report['start_replicas']})"
-    )
-    if e["start_j"] and e["chosen_j"]:
-        lines.append(
-            f"energy per sample: {e['chosen_j'] * 1e3:.3f} mJ at {report['chosen_replicas']} "
-            f"({e['chosen_basis']}) vs {e['start_j'] * 1e3:.3f} mJ at "
-            f"{report['start_replicas']} ({e['start_basis']}): {e['change_pct']:+.1f}% "
-            f"[source: {e['source']}]"
-        )
-    else:
-        lines.append(f"energy per sample: not enough steady-state windows [source: {e['source']}]")
-    if report["measured"]:
-        per_degree = ", ".join(
-            f"{n}: {m['energy_per_sample_j'] * 1e3:.3f} mJ @ {m['throughput_sps']:,.0f}/s"
-            for n, m in report["measured"].items()
-        )
-        lines.append(f"measured per degree: {per_degree}")
+    lines += summary_lines(report)
     if report["resize_latency_median_s"] is not None:
         lines.append(
             f"resize latency (decision -> first step), median: "
@@ -208,5 +222,5 @@ def summary_text(report: dict[str, Any], report_dir: Path) -> str:
             f"{sum(1 for r in report['resizes'] if r['from_replicas'] and r['latency_s'])} "
             "resize(s)"
         )
-    lines.append(f"report: {report_dir / 'report.json'} and {report_dir / 'report.png'}")
+    lines.append(files_line(report_dir, report.get("plot")))
     return "\n".join(lines)

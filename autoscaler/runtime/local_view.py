@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from autoscaler.decision.types import Decision, Window
+from autoscaler.runtime.static_power import source_label
 
 _CLEAR = "\x1b[H\x1b[2J"
 
@@ -24,6 +25,7 @@ class ViewState:
     decision: Decision | None
     dry_run: bool
     status: str = ""  # e.g. "resizing 1 -> 2"
+    static_w: float = 0.0  # the host's static power inside the window's figures (an estimate)
 
 
 def _fmt(x: float | None, spec: str, scale: float = 1.0) -> str:
@@ -41,7 +43,7 @@ def decision_line(s: ViewState) -> str:
     if w is not None:
         parts += [
             f"thr={_fmt(w.throughput_sps, '.0f')}/s",
-            f"power={_fmt(w.power_w, '.1f')}W[{w.source}]",
+            f"power={_fmt(w.power_w, '.1f')}W[{source_label(w.source, s.static_w)}]",
             f"J/sample={_fmt(_j_per_sample(w), '.3f', 1e3)}m",
             f"window={w.quality.value}",
         ]
@@ -67,7 +69,7 @@ def render_table(s: ViewState) -> str:
     if w is not None:
         lines.append(
             f"last window: {_fmt(w.throughput_sps, ',.0f')} samples/s   "
-            f"{_fmt(w.power_w, '.1f')} W ({w.source})   "
+            f"{_fmt(w.power_w, '.1f')} W ({source_label(w.source, s.static_w)})   "
             f"{_fmt(_j_per_sample(w), '.3f', 1e3)} mJ/sample   [{w.quality.value}]"
         )
     if d is not None and d.predictions:
