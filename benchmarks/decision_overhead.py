@@ -20,6 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from autoscaler.decision import Controller, JobSpec, Objective, PolicyConfig, Progress, Window
+from autoscaler.decision.prices import Prices, Rate
 
 INTERVAL_S = 30.0
 
@@ -36,11 +37,17 @@ def _window(rng: np.random.Generator, t_s: float, n: int, cv: float,
     return w
 
 
-def build(history: int, cv: float, seed: int,
-          split: bool = False) -> tuple[Controller, float, np.random.Generator]:
+# Issue 12: the cost objective with an hourly electricity schedule (24 points, daily) and a cap.
+HOURLY = Prices(Rate(tuple((h * 3600.0, 0.10 + 0.02 * (h % 12)) for h in range(24)), 86_400.0),
+                Rate.constant(2.5))
+
+
+def build(history: int, cv: float, seed: int, split: bool = False,
+          priced: bool = False) -> tuple[Controller, float, np.random.Generator]:
     rng = np.random.default_rng(seed)
-    spec = JobSpec(1, 16, Objective.parse("energy"), total_samples=1e9,
-                   workers_per_node=4 if split else None)
+    spec = JobSpec(1, 16, Objective.parse("cost" if priced else "energy"), total_samples=1e9,
+                   workers_per_node=4 if split else None,
+                   prices=HOURLY if priced else None, max_power_w=1500.0 if priced else None)
     ctl = Controller(spec, PolicyConfig())
     degrees = [4, 5, 3, 6, 5]
     t_s = 0.0
@@ -51,8 +58,8 @@ def build(history: int, cv: float, seed: int,
 
 
 def measure(repetitions: int, history: int, cv: float, force_refit: bool,
-            split: bool = False) -> list[float]:
-    ctl, t_s, rng = build(history, cv, seed=1, split=split)
+            split: bool = False, priced: bool = False) -> list[float]:
+    ctl, t_s, rng = build(history, cv, seed=1, split=split, priced=priced)
     ctl.decide(t_s, Progress(5, 1e6))
     times_ms: list[float] = []
     for _ in range(repetitions):
@@ -74,12 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cv", type=float, default=0.05, help="per-window noise")
     args = parser.parse_args(argv)
     print(f"decision overhead, {args.history}-window history, {args.repetitions} repetitions")
-    cases = (("update+fit+decide (steady loop)", False, False),
-             ("forced refit every time", True, False),
-             ("step model, steady loop", False, True),
-             ("step model, forced refit", True, True))
-    for label, force, split in cases:
-        ms = sorted(measure(args.repetitions, args.history, args.cv, force, split))
+    cases = (("update+fit+decide (steady loop)", False, False, False),
+             ("forced refit every time", True, False, False),
+             ("step model, steady loop", False, True, False),
+             ("step model, forced refit", True, True, False),
+             ("cost, hourly schedule + cap, steady", False, False, True),
+             ("cost, hourly schedule + cap, refit", True, False, True))
+    for label, force, split, priced in cases:
+        ms = sorted(measure(args.repetitions, args.history, args.cv, force, split, priced))
         p95 = ms[int(0.95 * (len(ms) - 1))]
         print(f"  {label:34s} median {statistics.median(ms):.3f} ms   p95 {p95:.3f} ms")
     return 0

@@ -171,6 +171,8 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
         raise UserError(f"--static-power: {e}") from None
     try:
         objective = Objective.parse(args.objective)
+        if str(objective) in ("cost", "carbon"):  # issue 12: price flags not there yet
+            raise ValueError("cost and carbon need prices, which local mode cannot take yet")
     except ValueError as e:
         raise UserError(f"--objective: {e}") from None
     try:

@@ -12,6 +12,12 @@ minimum-energy degree (overrun as little as possible). It does so by swapping th
 (``fallback``: time, resp. energy) so that exploration and the pay-back test still apply.
 Without ``total_samples`` neither can be projected, and the decision says so instead of
 guessing.
+
+A peak-power cap (``max_power_w``) needs no projection: a degree is allowed only when its
+predicted power, at its upper band (mean + z·sd with z = the larger of ``constraint_z`` and
+``unmeasured_z``: a cap is a hard limit, not a target), is under the cap, and the current degree
+gets no hysteresis. Every other constraint is then met among those degrees only (the cap wins).
+When no degree fits, the job runs the least-power degree (``InfeasiblePower``).
 """
 
 from __future__ import annotations
@@ -68,6 +74,34 @@ def remaining_samples(spec: JobSpec, progress: Progress) -> float | None:
     return max(spec.total_samples - progress.samples_done, 0.0)
 
 
+def _power_cap(spec: JobSpec, power: Curve, cfg: PolicyConfig) -> tuple[np.ndarray, str]:
+    """Degrees under the power cap (all when there is none), and how to say it."""
+    size = power.grid.size
+    if spec.max_power_w is None:
+        return np.ones(size, dtype=bool), ""
+    p = np.maximum(power.mean, 0.0)
+    z = max(cfg.constraint_z, cfg.unmeasured_z)
+    cap = _Check.of(p, power.sd / np.maximum(p, 1e-12), spec.max_power_w, z)
+    return cap.sure, f"power cap {spec.max_power_w:.4g} W"
+
+
+def _power_infeasible(
+    power: Curve, cap_text: str, left: float | None, current: int, caveat: str = ""
+) -> ConstraintOutcome:
+    """No degree surely fits under the cap: only the least-power degree is allowed, and the job
+    moves there whatever the pay-back (a cap is not a saving to weigh)."""
+    only = np.zeros(power.grid.size, dtype=bool)
+    least = int(np.argmin(power.mean))
+    only[least] = True
+    binding = None if int(power.grid[least]) == current else Reason.RESIZE_POWER
+    return ConstraintOutcome(
+        only, False, Reason.INFEASIBLE_POWER,
+        f"no degree fits under the {cap_text}: running the least-power degree "
+        f"{int(power.grid[least])} ({float(power.mean[least]):.4g} W predicted)",
+        binding=binding, remaining_samples=left, plausible=only, caveat=caveat,
+    )
+
+
 def evaluate_constraints(
     spec: JobSpec,
     progress: Progress,
@@ -76,25 +110,34 @@ def evaluate_constraints(
     power: Curve,
     cfg: PolicyConfig,
 ) -> ConstraintOutcome:
-    """Filter the grid by budget and deadline; pick the fallback degree when none qualifies."""
+    """Filter the grid by power cap, budget and deadline; pick the fallback degree when none
+    qualifies."""
     grid = throughput.grid
-    everything = np.ones(grid.size, dtype=bool)
+    under_cap, cap_text = _power_cap(spec, power, cfg)
     wants = spec.deadline_s is not None or spec.energy_budget_j is not None
     left = remaining_samples(spec, progress)
+    is_current = grid == progress.current_replicas
     if left is None:
         caveat = "no total_samples: budget/deadline cannot be projected" if wants else ""
-        return ConstraintOutcome(everything, True, None, "unconstrained", caveat=caveat)
+        if not under_cap.any():
+            return _power_infeasible(power, cap_text, None, progress.current_replicas, caveat)
+        over = is_current.any() and not under_cap[is_current][0]
+        binding = Reason.RESIZE_POWER if over else None
+        summary = f"{int(under_cap.sum())} degree(s) under the {cap_text}" if cap_text else ""
+        return ConstraintOutcome(under_cap, True, None, summary or "unconstrained",
+                                 binding=binding, caveat=caveat, plausible=under_cap)
+    if not under_cap.any():
+        return _power_infeasible(power, cap_text, left, progress.current_replicas)
     x = np.maximum(throughput.mean, 1e-12)
     p = np.maximum(power.mean, 0.0)
     rel_x = throughput.sd / x
     rel_e = np.hypot(rel_x, power.sd / np.maximum(p, 1e-12))
-    is_current = grid == progress.current_replicas
     resize_s = np.where(is_current, 0.0, cfg.resize_downtime_s)
     time_s = (left / x + resize_s) * (1.0 + cfg.constraint_safety)
     energy_j = (left * p / x + resize_s * p) * (1.0 + cfg.constraint_safety)
     deadline = _Check.absent(grid.size)
     budget = _Check.absent(grid.size)
-    parts: list[str] = []
+    parts: list[str] = [cap_text] if cap_text else []
     if spec.deadline_s is not None:
         time_left_s = spec.deadline_s - now_s
         deadline = _Check.of(time_s, rel_x, time_left_s, cfg.constraint_z)
@@ -103,11 +146,13 @@ def evaluate_constraints(
         budget_left_j = spec.energy_budget_j - progress.energy_used_j
         budget = _Check.of(energy_j, rel_e, budget_left_j, cfg.constraint_z)
         parts.append(f"{budget_left_j:.4g} J budget left")
-    meets_deadline, meets_budget = deadline.meets, budget.meets
+    # The power cap filters first: every test below is among the degrees under it.
+    meets_deadline, meets_budget = deadline.meets & under_cap, budget.meets & under_cap
     meets = meets_deadline & meets_budget
     # Hysteresis from the uncertainty: move to a degree only when its upper band meets the
     # constraints; leave the current one only when its lower band breaks one.
     allowed = (deadline.sure & budget.sure) | (is_current & deadline.maybe & budget.maybe)
+    allowed &= under_cap
     if not allowed.any():
         allowed = meets
     summary = ", ".join(parts) if parts else "no constraints"
@@ -116,19 +161,21 @@ def evaluate_constraints(
         if is_current.any() and not allowed[is_current][0]:
             broken_deadline = not deadline.maybe[is_current][0]
             binding = Reason.RESIZE_DEADLINE if broken_deadline else Reason.RESIZE_BUDGET
+            if not under_cap[is_current][0]:
+                binding = Reason.RESIZE_POWER
         return ConstraintOutcome(
             allowed, True, None, f"{int(allowed.sum())} degree(s) meet the constraints ({summary})",
             binding=binding, remaining_samples=left, plausible=meets,
         )
     if not meets_deadline.any():
         return ConstraintOutcome(
-            everything, False, Reason.INFEASIBLE_DEADLINE,
+            under_cap, False, Reason.INFEASIBLE_DEADLINE,
             f"no degree meets the deadline ({summary}): running the fastest",
             remaining_samples=left, fallback=Objective(ObjectiveKind.TIME),
         )
     if not meets_budget.any():
         return ConstraintOutcome(
-            everything, False, Reason.INFEASIBLE_BUDGET,
+            under_cap, False, Reason.INFEASIBLE_BUDGET,
             f"no degree meets the budget ({summary}): running the min-energy degree",
             remaining_samples=left, fallback=Objective(ObjectiveKind.ENERGY),
         )

@@ -18,7 +18,7 @@ from autoscaler.decision.constraints import evaluate_constraints
 from autoscaler.decision.fitting import fit_power, fit_throughput
 from autoscaler.decision.history import DegreeStats, History, window_is_fittable
 from autoscaler.decision.models import Curve, anchored
-from autoscaler.decision.objectives import evaluate
+from autoscaler.decision.objectives import PriceContext, evaluate
 from autoscaler.decision.policy import run_post_fit, run_pre_fit
 from autoscaler.decision.situation import Evidence, Situation
 from autoscaler.decision.state import STATE_VERSION, dump_state, load_state
@@ -251,7 +251,15 @@ class Controller:
         assert curves is not None  # validity stage passed: there are windows
         thr, pw = curves
         constraints = evaluate_constraints(self._spec, progress, now_s, thr, pw, self._cfg)
-        objective = evaluate(constraints.fallback or self._spec.objective, thr, pw)
+        x_cur = thr.at(ev.current)[0]
+        left = constraints.remaining_samples
+        known = left is not None
+        if left is None:
+            left = self._cfg.default_horizon_s * x_cur
+        prices = None
+        if self._spec.prices is not None:
+            prices = PriceContext(self._spec.prices, now_s, left)
+        objective = evaluate(constraints.fallback or self._spec.objective, thr, pw, prices)
         measured_set = self._measured_degrees()
         measured = np.isin(thr.grid, measured_set)
         lo, hi = (measured_set.min(), measured_set.max()) if measured_set.size else (0, 0)
@@ -262,11 +270,6 @@ class Controller:
         boundary = np.zeros(thr.grid.size, dtype=bool)
         if per_node is not None:
             boundary = thr.grid % per_node == 0
-        x_cur = thr.at(ev.current)[0]
-        left = constraints.remaining_samples
-        known = left is not None
-        if left is None:
-            left = self._cfg.default_horizon_s * x_cur
         durations = [w.duration_s for w in self._history.windows[-20:]]
         return Situation(
             evidence=ev, objective=objective, constraints=constraints, measured=measured,

@@ -7,9 +7,10 @@ Each stage returns a :class:`Verdict` (replicas, reason, message) or passes:
                  invalid, or too old (HoldStale).
 3. warm-up     — inside the warm-up after a resize, or too few steady-state windows at the
                  current degree (HoldWarmup).
-4. constraints — budget/deadline projected over the remaining work keep only the degrees that
-                 meet them; when none can, the objective becomes the fallback (time for a
-                 deadline, energy for a budget) and the decision says Infeasible*.
+4. constraints — a power cap keeps only the degrees under it (none: the least-power degree,
+                 InfeasiblePower); budget/deadline projected over the remaining work keep only
+                 the degrees that meet them; when none can, the objective becomes the fallback
+                 (time for a deadline, energy for a budget) and the decision says Infeasible*.
 5. objective   — the allowed degree surely best for the objective per sample (largest saving
                  at its lower bound), else the best by the mean.
 6. pay-back    — resize only when the saving over the remaining work, at its lower bound
@@ -62,13 +63,20 @@ def _pct(better: float, worse: float) -> float:
 
 
 def finish(s: Situation, verdict: Verdict) -> Verdict:
-    """Stage 4's say on the final verdict: caveats, and an infeasible job's reason.
+    """Stage 4's say on the final verdict: the price planned with (cost, carbon), caveats, and
+    an infeasible job's reason.
 
     On an infeasible job the objective was already swapped for the fallback, so the chosen
     degree is the fastest (deadline) or the min-energy one (budget); the verdict keeps
     Explore when exploring, else takes the Infeasible* reason, and is marked not feasible.
     """
     c = s.constraints
+    note = s.objective.price_note(verdict.replicas)
+    if note:
+        verdict = Verdict(
+            verdict.replicas, verdict.reason, f"{verdict.message}; {note}", verdict.feasible,
+            verdict.saving_pct,
+        )
     if c.caveat:
         verdict = Verdict(
             verdict.replicas, verdict.reason, f"{verdict.message}; {c.caveat}", verdict.feasible,

@@ -7,11 +7,15 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from autoscaler.decision.prices import Prices
+
 
 class ObjectiveKind(StrEnum):
     ENERGY = "energy"  # minimise joules per sample
     TIME = "time"  # maximise throughput
     BALANCED = "balanced"  # eta*E + (1-eta)*P_max*T, as in Zeus
+    COST = "cost"  # money: energy x electricity price + workers x time x worker price
+    CARBON = "carbon"  # gCO2: energy x grid carbon intensity
 
 
 @dataclass(frozen=True)
@@ -23,12 +27,13 @@ class Objective:
 
     @classmethod
     def parse(cls, text: str) -> Objective:
-        """Parse ``energy``, ``time`` or ``balanced:<eta>`` (0 <= eta <= 1). Raises ValueError."""
+        """Parse ``energy``, ``time``, ``cost``, ``carbon`` or ``balanced:<eta>`` (0 <= eta <= 1).
+        Raises ValueError."""
         t = text.strip().lower()
-        if t == "energy":
-            return cls(ObjectiveKind.ENERGY)
-        if t == "time":
-            return cls(ObjectiveKind.TIME)
+        for kind in (ObjectiveKind.ENERGY, ObjectiveKind.TIME, ObjectiveKind.COST,
+                     ObjectiveKind.CARBON):
+            if t == kind.value:
+                return cls(kind)
         if t.startswith("balanced:"):
             raw = t.split(":", 1)[1]
             try:
@@ -38,7 +43,9 @@ class Objective:
             if not (0.0 <= eta <= 1.0) or math.isnan(eta):
                 raise ValueError(f"eta must be between 0 and 1, got {eta}")
             return cls(ObjectiveKind.BALANCED, eta)
-        raise ValueError(f"objective must be energy, time or balanced:<eta>, got {text!r}")
+        raise ValueError(
+            f"objective must be energy, time, cost, carbon or balanced:<eta>, got {text!r}"
+        )
 
     def __str__(self) -> str:
         if self.kind is ObjectiveKind.BALANCED:
@@ -122,6 +129,10 @@ class JobSpec:
     # per-worker batch) or "global" (fixed global batch split over n). None: seen from the
     # measured degrees (b·n constant while b varies), a fixed per-worker batch until then.
     batch_regime: str | None = None
+    # Peak-power cap (W): a degree whose predicted power exceeds it is not allowed.
+    max_power_w: float | None = None
+    # Electricity, worker and carbon prices; the ``cost`` and ``carbon`` objectives need them.
+    prices: Prices | None = None
 
     def __post_init__(self) -> None:
         if self.min_replicas < 1:
@@ -138,6 +149,13 @@ class JobSpec:
             )
         if self.workers_per_node is not None and self.workers_per_node < 1:
             raise ValueError(f"workers_per_node must be >= 1, got {self.workers_per_node}")
+        if self.max_power_w is not None and not (0 < self.max_power_w < math.inf):
+            raise ValueError(f"max_power_w must be a positive number, got {self.max_power_w}")
+        kind = self.objective.kind
+        if kind is ObjectiveKind.COST and (self.prices is None or not self.prices.has_cost):
+            raise ValueError("objective cost needs prices: energy_per_kwh or per_worker_hour")
+        if kind is ObjectiveKind.CARBON and (self.prices is None or not self.prices.has_carbon):
+            raise ValueError("objective carbon needs prices: carbon_g_per_kwh")
 
 
 @dataclass(frozen=True)
@@ -162,9 +180,11 @@ class Reason(StrEnum):
     RESIZE_BOUNDS = "ResizeBounds"  # current degree is outside [min, max]
     RESIZE_DEADLINE = "ResizeDeadline"  # needed to meet the deadline
     RESIZE_BUDGET = "ResizeBudget"  # needed to stay within the energy budget
+    RESIZE_POWER = "ResizePower"  # the current degree's power is (or may be) over the cap
     EXPLORE = "Explore"  # measure a neighbouring degree: it could change the decision
     INFEASIBLE_DEADLINE = "InfeasibleDeadline"  # no degree meets the deadline: run fastest
     INFEASIBLE_BUDGET = "InfeasibleBudget"  # no degree meets the budget: run min-energy
+    INFEASIBLE_POWER = "InfeasiblePower"  # no degree fits under the power cap: run least-power
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@
   after a resize do not count), then keeps the degree best for the job's objective among those
   whose measured rates meet the deadline and budget for the remaining work (falling back, like
   the product, to the fastest degree for a deadline and the least-energy degree for a budget).
+  It measures every degree, a power cap notwithstanding (it cannot know a degree's power
+  before it runs it), then keeps only degrees measured under the cap.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ from dataclasses import dataclass, field
 from autoscaler.decision.types import (
     Decision,
     JobSpec,
+    ObjectiveKind,
     Progress,
     Quality,
     Reason,
     Window,
 )
 from autoscaler.sim.oracle import objective_value
+from autoscaler.sim.pricing import priced_rate
+
+COST, CARBON = ObjectiveKind.COST, ObjectiveKind.CARBON
 
 BASELINE_NAMES = ("static-initial", "static-max", "throughput-max", "sweep")
 
@@ -114,9 +120,15 @@ class SweepPolicy:
         left = (spec.total_samples or 0.0) - progress.samples_done
         max_power_w = max(p for _, p in means.values())
 
-        def score(d: int) -> float:  # the objective per sample: J, s or the balanced mix
+        def score(d: int) -> float:  # the objective per sample: J, s, the mix, money, gCO2
             x, p = means[d]
+            if spec.prices is not None and spec.objective.kind in (COST, CARBON):
+                # Priced like ours: each price's mean over the remaining work at d.
+                return priced_rate(spec.prices, spec.objective.kind, now_s, left / x, d, p) / x
             return objective_value(spec.objective, p / x, 1.0 / x, max_power_w)
+
+        def under_cap(d: int) -> bool:
+            return spec.max_power_w is None or means[d][1] <= spec.max_power_w
 
         def cost(d: int) -> tuple[float, float]:
             x, p = means[d]
@@ -132,7 +144,7 @@ class SweepPolicy:
                 or progress.energy_used_j + cost(d)[1] <= spec.energy_budget_j
             )
 
-        ok = [d for d in means if on_time(d) and in_budget(d)]
+        ok = [d for d in means if on_time(d) and in_budget(d) and under_cap(d)]
         if ok:
             return min(ok, key=score), True
         if not any(on_time(d) for d in means):

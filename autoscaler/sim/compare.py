@@ -2,13 +2,16 @@
 
 Regret is ``(run − oracle) / oracle`` of the objective value (see :mod:`autoscaler.sim.oracle`);
 ``energy_regret`` is the same on joules. A run meets its constraints when it finished by the
-deadline (``time_s <= deadline_s``) and within the budget (``energy_j <= energy_budget_j``).
+deadline (``time_s <= deadline_s``), within the budget (``energy_j <= energy_budget_j``) and
+never above the power cap (``peak_power_w <= max_power_w``). With prices, every run is priced at
+the true, time-varying prices (``cost``, ``carbon_g``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autoscaler.decision.prices import Prices
 from autoscaler.decision.types import JobSpec
 from autoscaler.sim.baselines import BASELINE_NAMES, StaticPolicy, SweepPolicy
 from autoscaler.sim.engine import Policy, RunResult, run_policy
@@ -60,7 +63,13 @@ def job_spec(scenario: Scenario) -> JobSpec:
         energy_budget_j=job.energy_budget_j,
         deadline_s=job.deadline_s,
         total_samples=scenario.workload.total_samples,
+        max_power_w=job.max_power_w,
+        prices=scenario_prices(scenario),
     )
+
+
+def scenario_prices(scenario: Scenario) -> Prices | None:
+    return None if scenario.prices is None else scenario.prices.to_prices()
 
 
 def make_policy(name: str, scenario: Scenario) -> tuple[Policy, int]:
@@ -96,6 +105,7 @@ def run_named(scenario: Scenario, workload: Workload, name: str) -> RunResult:
         max_replicas=job.max_replicas,
         interval_s=scenario.controller.interval_s,
         seed=scenario.seed,
+        prices=scenario_prices(scenario),
     )
 
 
@@ -108,15 +118,19 @@ def solve_oracle(scenario: Scenario, workload: Workload) -> OracleResult:
         objective=job.objective_parsed,
         deadline_s=job.deadline_s,
         energy_budget_j=job.energy_budget_j,
+        prices=scenario_prices(scenario),
+        power_cap_w=job.max_power_w,
     )
 
 
 def score(scenario: Scenario, oracle: OracleResult, run: RunResult) -> Scored:
-    best = oracle.value(oracle.plan.energy_j, oracle.plan.time_s)
-    ours = oracle.value(run.energy_j, run.time_s)
+    best = oracle.value(oracle.plan.energy_j, oracle.plan.time_s, oracle.cost, oracle.carbon_g)
+    ours = oracle.value(run.energy_j, run.time_s, run.cost, run.carbon_g)
     job = scenario.job
-    met = (job.deadline_s is None or run.time_s <= job.deadline_s) and (
-        job.energy_budget_j is None or run.energy_j <= job.energy_budget_j
+    met = (
+        (job.deadline_s is None or run.time_s <= job.deadline_s)
+        and (job.energy_budget_j is None or run.energy_j <= job.energy_budget_j)
+        and (job.max_power_w is None or run.peak_power_w <= job.max_power_w * (1 + 1e-9))
     )
     return Scored(
         run=run,

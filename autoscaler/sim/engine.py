@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from autoscaler.decision.prices import Prices
 from autoscaler.decision.types import Decision, Progress, Quality, Window
 from autoscaler.sim.workload import Segment, Workload
 
@@ -62,6 +63,11 @@ class RunResult:
     trajectory: tuple[TrajectoryPoint, ...]
     reasons: dict[str, int] = field(default_factory=dict)  # decision reason -> count
     reported_infeasible: bool = False  # the policy's last decision said "infeasible"
+    # Money and gCO2 at the true, time-varying prices (None: no prices given), and the highest
+    # true power drawn at any moment (resize downtime included).
+    cost: float | None = None
+    carbon_g: float | None = None
+    peak_power_w: float = 0.0
 
 
 @dataclass
@@ -76,6 +82,19 @@ class _State:
     steps: float = 0.0
     sync_s: float = 0.0
     split_known: bool = True
+    # Priced: money and gCO2 so far, and the peak power (the scenario's prices, if any).
+    prices: Prices | None = None
+    cost: float = 0.0
+    carbon_g: float = 0.0
+    peak_power_w: float = 0.0
+
+    def draw(self, n: int, power_w: float, d: float) -> None:
+        """Charge ``d`` seconds at ``n`` workers drawing ``power_w``, from ``t_s`` on."""
+        self.energy_j += power_w * d
+        self.peak_power_w = max(self.peak_power_w, power_w)
+        if self.prices is not None and d > 0:
+            self.cost += self.prices.cost(self.t_s, self.t_s + d, n, power_w)
+            self.carbon_g += self.prices.carbon_g(self.t_s, self.t_s + d, power_w)
 
     def new_window(self) -> None:
         self.run_s = self.steps = self.sync_s = 0.0
@@ -101,11 +120,12 @@ def run_policy(
     max_replicas: int,
     interval_s: float,
     seed: int,
+    prices: Prices | None = None,
 ) -> RunResult:
     """Simulate the whole job under ``policy``; deterministic for a given ``seed``."""
     rng = np.random.default_rng(seed)
     total = workload.total_samples
-    st = _State()
+    st = _State(prices=prices)
     n = start_replicas
     resizes = 0
     trajectory: list[TrajectoryPoint] = []
@@ -172,6 +192,9 @@ def run_policy(
         trajectory=tuple(trajectory),
         reasons=dict(sorted(reasons.items())),
         reported_infeasible=infeasible,
+        cost=None if prices is None or not prices.has_cost else st.cost,
+        carbon_g=None if prices is None or not prices.has_carbon else st.carbon_g,
+        peak_power_w=st.peak_power_w,
     )
 
 
@@ -181,7 +204,7 @@ def _advance(workload: Workload, st: _State, n: int, interval_s: float) -> None:
     left_s = interval_s
     if st.downtime_left_s > 0:
         d = min(st.downtime_left_s, left_s)
-        st.energy_j += workload.segment_at(st.samples_done).power(n) * d
+        st.draw(n, workload.segment_at(st.samples_done).power(n), d)
         st.t_s += d
         st.downtime_left_s -= d
         left_s -= d
@@ -196,7 +219,7 @@ def _advance(workload: Workload, st: _State, n: int, interval_s: float) -> None:
         else:
             d = left_s
             st.samples_done += x * d
-        st.energy_j += p * d
+        st.draw(n, p, d)
         st.t_s += d
         left_s -= d
         _count_steps(st, seg, n, st.samples_done - before, d)

@@ -7,15 +7,22 @@ constraints and defines the objective value every run is scored by.
 
 When no plan meets the constraints, the oracle does what the product is specified to do, and its
 objective becomes the one that rule optimises (see :func:`solve`).
+
+With prices it knows the schedule: every plan is priced with the true time-varying price
+(:mod:`autoscaler.sim.pricing`), and for ``cost`` / ``carbon`` it also tries plans that change
+degree at the schedule's change points. With a power cap it runs only degrees whose true power is
+under the cap (in a phase where none is, the least-power degree, and the job is infeasible).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autoscaler.decision.prices import Prices
 from autoscaler.decision.types import Objective, ObjectiveKind
 from autoscaler.sim.plans import Plan, pareto_plans
-from autoscaler.sim.workload import Workload
+from autoscaler.sim.pricing import Allowed, price_plan, priced_candidates
+from autoscaler.sim.workload import Segment, Workload
 
 MIX_STEPS = 20  # grid of work fractions when a phase is split between two degrees
 
@@ -37,19 +44,31 @@ class OracleResult:
     feasible: bool
     objective: Objective
     max_power_w: float  # P_max of the balanced objective
+    cost: float | None = None  # the plan's money and gCO2 at the true prices (None: no prices)
+    carbon_g: float | None = None
 
     @property
     def replicas(self) -> int:
         return self.plan.degrees[0]
 
-    def value(self, energy_j: float, time_s: float) -> float:
-        return objective_value(self.objective, energy_j, time_s, self.max_power_w)
+    def value(
+        self, energy_j: float, time_s: float, cost: float | None = None,
+        carbon_g: float | None = None,
+    ) -> float:
+        return objective_value(self.objective, energy_j, time_s, self.max_power_w, cost, carbon_g)
 
 
 def objective_value(
-    objective: Objective, energy_j: float, time_s: float, max_power_w: float
+    objective: Objective, energy_j: float, time_s: float, max_power_w: float,
+    cost: float | None = None, carbon_g: float | None = None,
 ) -> float:
-    """The number a run is scored by: J, s, or η·E + (1−η)·P_max·T (joules, as in Zeus)."""
+    """The number a run is scored by: J, s, η·E + (1−η)·P_max·T (joules, as in Zeus), money
+    or gCO2 (those two need the run priced)."""
+    if objective.kind in (ObjectiveKind.COST, ObjectiveKind.CARBON):
+        value = cost if objective.kind is ObjectiveKind.COST else carbon_g
+        if value is None:
+            raise ValueError(f"objective {objective} needs the run priced")
+        return value
     if objective.kind is ObjectiveKind.ENERGY:
         return energy_j
     if objective.kind is ObjectiveKind.TIME:
@@ -58,11 +77,28 @@ def objective_value(
 
 
 def _weight(objective: Objective, max_power_w: float) -> tuple[float, float]:
-    """(a, b) with objective_value = a·energy_j + b·time_s."""
+    """(a, b) with objective_value = a·energy_j + b·time_s (cost and carbon: energy's, the
+    closest such score; their own candidates are added apart)."""
+    if objective.kind in (ObjectiveKind.COST, ObjectiveKind.CARBON):
+        return (1.0, 0.0)
     return (
         objective_value(objective, 1.0, 0.0, max_power_w),
         objective_value(objective, 0.0, 1.0, max_power_w),
     )
+
+
+def cap_filter(workload: Workload, lo: int, hi: int, cap_w: float | None) -> Allowed:
+    """Degrees a phase may run at under a power cap: those whose true power is at most the cap,
+    else (none fits) the least-power degree."""
+
+    def allowed(seg: Segment) -> list[int]:
+        degrees = list(range(lo, hi + 1))
+        if cap_w is None:
+            return degrees
+        fits = [d for d in degrees if seg.power(d) <= cap_w * (1 + _REL_TOL)]
+        return fits or [min(degrees, key=seg.power)]
+
+    return allowed
 
 
 def solve(
@@ -73,15 +109,23 @@ def solve(
     objective: Objective,
     deadline_s: float | None,
     energy_budget_j: float | None,
+    prices: Prices | None = None,
+    power_cap_w: float | None = None,
 ) -> OracleResult:
     """The best plan for the objective among those meeting the constraints.
 
-    Infeasible cases follow the product's rules: an unreachable deadline -> the fastest plan;
-    else an unreachable budget -> the least-energy plan; when each alone is reachable but not
-    both, the deadline is kept and the least-energy plan meeting it is chosen.
+    Infeasible cases follow the product's rules: a cap no degree fits under -> the least-power
+    degree (in that phase); an unreachable deadline -> the fastest plan; else an unreachable
+    budget -> the least-energy plan; when each alone is reachable but not both, the deadline is
+    kept and the least-energy plan meeting it is chosen.
     """
+    lo, hi = min_replicas, max_replicas
     constrained = deadline_s is not None or energy_budget_j is not None
     max_power_w = workload.max_power_w(min_replicas, max_replicas)
+    allowed = cap_filter(workload, lo, hi, power_cap_w)
+    cap_met = power_cap_w is None or all(
+        workload_fits(seg, allowed(seg), power_cap_w) for seg in workload.segments
+    )
     # Scores whose optimum a thinned frontier must keep: the objective, time and energy.
     weights = tuple(
         _weight(obj, max_power_w)
@@ -93,7 +137,14 @@ def solve(
         max_replicas,
         mix_steps=MIX_STEPS if constrained else 0,
         weights=weights,
+        allowed=None if power_cap_w is None else allowed,
     )
+    priced = objective.kind in (ObjectiveKind.COST, ObjectiveKind.CARBON)
+    money: dict[int, tuple[float | None, float | None]] = {}
+    if priced:
+        assert prices is not None  # the scenario's checks guarantee it
+        plans += priced_candidates(workload, lo, hi, objective.kind, prices, allowed)
+        money = {id(p): price_plan(p, workload, prices) for p in plans}
 
     def meets_deadline(p: Plan) -> bool:
         return deadline_s is None or p.time_s <= deadline_s * (1 + _REL_TOL)
@@ -105,19 +156,29 @@ def solve(
         return min(
             pool,
             key=lambda p: (
-                objective_value(obj, p.energy_j, p.time_s, max_power_w),
+                objective_value(obj, p.energy_j, p.time_s, max_power_w, *money.get(id(p),
+                                                                                   (None, None))),
                 p.changes,
             ),
         )
 
+    def result(plan: Plan, feasible: bool, obj: Objective) -> OracleResult:
+        cost, carbon = money.get(id(plan)) or price_plan(plan, workload, prices)
+        return OracleResult(plan, feasible and cap_met, obj, max_power_w, cost, carbon)
+
     ok = [p for p in plans if meets_deadline(p) and meets_budget(p)]
     if ok:
-        return OracleResult(best(ok, objective), True, objective, max_power_w)
+        return result(best(ok, objective), True, objective)
     energy = Objective(ObjectiveKind.ENERGY)
     if not any(meets_deadline(p) for p in plans):
         time = Objective(ObjectiveKind.TIME)
-        return OracleResult(best(plans, time), False, time, max_power_w)
+        return result(best(plans, time), False, time)
     if not any(meets_budget(p) for p in plans):
-        return OracleResult(best(plans, energy), False, energy, max_power_w)
+        return result(best(plans, energy), False, energy)
     on_time = [p for p in plans if meets_deadline(p)]
-    return OracleResult(best(on_time, energy), False, energy, max_power_w)
+    return result(best(on_time, energy), False, energy)
+
+
+def workload_fits(seg: Segment, degrees: list[int], cap_w: float) -> bool:
+    """Whether the phase's allowed degrees are truly under the cap (not the fallback)."""
+    return all(seg.power(d) <= cap_w * (1 + _REL_TOL) for d in degrees)

@@ -17,6 +17,9 @@ def to_json(report: SimulationReport) -> dict[str, Any]:
         "policy": report.policy,
         "energy_j": run.energy_j,
         "time_s": run.time_s,
+        "cost": run.cost,
+        "carbon_g": run.carbon_g,
+        "peak_power_w": run.peak_power_w,
         "resizes": run.resizes,
         "final_replicas": run.final_replicas,
         "feasible": report.oracle.feasible,
@@ -27,11 +30,16 @@ def to_json(report: SimulationReport) -> dict[str, Any]:
             "replicas": report.oracle.replicas,
             "energy_j": plan.energy_j,
             "time_s": plan.time_s,
+            "cost": report.oracle.cost,
+            "carbon_g": report.oracle.carbon_g,
         },
         "baselines": {
             name: {
                 "energy_j": s.run.energy_j,
                 "time_s": s.run.time_s,
+                "cost": s.run.cost,
+                "carbon_g": s.run.carbon_g,
+                "peak_power_w": s.run.peak_power_w,
                 "objective_regret": s.objective_regret,
                 "constraints_met": s.constraints_met,
             }
@@ -60,6 +68,10 @@ def _row(name: str, s: Scored, *, ours: bool) -> str:
     )
 
 
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
 def summary_table(report: SimulationReport) -> str:
     """A readable comparison: ours, each baseline and the oracle, one row each."""
     oracle = report.oracle
@@ -81,6 +93,14 @@ def summary_table(report: SimulationReport) -> str:
         f"{'oracle (' + degrees + ')':<28} {plan.energy_j / 3.6e6:>10.3f} "
         f"{plan.time_s / 3600:>8.3f} {0:>+9.2f}% {0:>+9.2f}%"
     )
+    runs = [(report.policy, report.ours)]
+    runs += [(n, s) for n, s in report.baselines.items() if n != report.policy]
+    priced = [(n, s.run.cost, s.run.carbon_g) for n, s in runs]
+    if report.ours.run.cost is not None or report.ours.run.carbon_g is not None:
+        priced.append(("oracle", oracle.cost, oracle.carbon_g))
+        lines.append("at the scenario's prices: " + "; ".join(
+            f"{n} {_money(c)} money, {_money(g)} gCO2" for n, c, g in priced
+        ))
     reasons = ", ".join(f"{r}×{c}" for r, c in report.ours.run.reasons.items())
     lines.append(f"decisions of {report.policy}: {reasons or 'none'}")
     if report.ours.run.reported_infeasible:

@@ -25,6 +25,7 @@ the caps, so its plans are exact.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,13 +73,13 @@ class _Options:
     legs: list[Legs]
 
 
-def _options(seg: Segment, lo: int, hi: int, downtime_s: float, mix_steps: int) -> _Options:
+def _options(seg: Segment, degrees: list[int], downtime_s: float, mix_steps: int) -> _Options:
     work = seg.end_samples - seg.start_samples
     rows: list[tuple[int, int, float, float, int, Legs]] = []
-    t = {d: work / seg.throughput(d) for d in range(lo, hi + 1)}
-    e = {d: work * seg.power(d) / seg.throughput(d) for d in range(lo, hi + 1)}
-    rows += [(d, d, t[d], e[d], 0, ((d, work),)) for d in range(lo, hi + 1)]
-    hull = _lower_left_hull([(t[d], e[d], d) for d in range(lo, hi + 1)]) if mix_steps else []
+    t = {d: work / seg.throughput(d) for d in degrees}
+    e = {d: work * seg.power(d) / seg.throughput(d) for d in degrees}
+    rows += [(d, d, t[d], e[d], 0, ((d, work),)) for d in degrees]
+    hull = _lower_left_hull([(t[d], e[d], d) for d in degrees]) if mix_steps else []
     for a, b in itertools.pairwise(hull):
         for k in range(1, mix_steps):
             f = k / mix_steps
@@ -122,16 +123,24 @@ def _lower_left_hull(points: list[tuple[float, float, int]]) -> list[int]:
 
 
 def pareto_plans(
-    workload: Workload, lo: int, hi: int, *, mix_steps: int = 0, weights: Weights = ()
+    workload: Workload,
+    lo: int,
+    hi: int,
+    *,
+    mix_steps: int = 0,
+    weights: Weights = (),
+    allowed: Callable[[Segment], list[int]] | None = None,
 ) -> list[Plan]:
     """Every plan over degrees in [lo, hi] that no other plan beats on both time and energy
-    (thinned above MAX_STATES, keeping the best plan for each of ``weights``)."""
+    (thinned above MAX_STATES, keeping the best plan for each of ``weights``). ``allowed``
+    narrows the degrees a phase may run at (a power cap), never to none."""
     downtime_s = workload.resize_downtime_s
     back: list[tuple[IntArray, IntArray, _Options]] = []  # per phase: parent, option, options
     t = e = np.zeros(0)
     end = changes = np.zeros(0, dtype=np.int64)
     for k, seg in enumerate(workload.segments):
-        opt = _options(seg, lo, hi, downtime_s, mix_steps)
+        degrees = list(range(lo, hi + 1)) if allowed is None else allowed(seg)
+        opt = _options(seg, degrees, downtime_s, mix_steps)
         if k == 0:  # the oracle starts at its chosen degree at no cost
             parent = np.full(len(opt.start), -1, dtype=np.int64)
             choice = np.arange(len(opt.start), dtype=np.int64)

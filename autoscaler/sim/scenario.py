@@ -21,11 +21,12 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from autoscaler.decision.types import Objective
+from autoscaler.decision.types import Objective, ObjectiveKind
 from autoscaler.sim.specs import (
     MAX_DOWNTIME_S,
     MAX_INTERVAL_S,
     MAX_PHASES,
+    MAX_POWER_W,
     MAX_REPLICAS,
     MAX_SAMPLES,
     MAX_SEED,
@@ -33,6 +34,7 @@ from autoscaler.sim.specs import (
     LinearPowerSpec,
     NoiseSpec,
     PowerSpec,
+    PricesSpec,
     StepSpec,
     ThroughputSpec,
     UslSpec,
@@ -50,6 +52,7 @@ __all__ = [
     "NoiseSpec",
     "PhaseSpec",
     "PowerSpec",
+    "PricesSpec",
     "Scenario",
     "ScenarioError",
     "StepSpec",
@@ -100,6 +103,7 @@ class JobSpecModel(_Strict):
     objective: str = "energy"
     energy_budget_j: float | None = Field(default=None, gt=0, le=1e21)
     deadline_s: float | None = Field(default=None, gt=0, le=1e12)
+    max_power_w: float | None = Field(default=None, gt=0, le=MAX_POWER_W)  # peak-power cap
 
     @field_validator("objective")
     @classmethod
@@ -123,6 +127,7 @@ class Scenario(_Strict):
     workload: WorkloadSpec
     job: JobSpecModel
     controller: ControllerSpec = ControllerSpec()
+    prices: PricesSpec | None = None  # required by the cost and carbon objectives
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -218,6 +223,14 @@ def _check_cross_fields(s: Scenario, label: str) -> None:
             f"must be between min_replicas ({job.min_replicas}) "
             f"and max_replicas ({job.max_replicas})",
         )
+    kind = job.objective_parsed.kind
+    prices = s.prices
+    if kind is ObjectiveKind.COST and (
+        prices is None or (prices.energy_per_kwh is None and prices.per_worker_hour is None)
+    ):
+        _fail(label, "prices", "objective cost needs prices.energy_per_kwh or per_worker_hour")
+    if kind is ObjectiveKind.CARBON and (prices is None or prices.carbon_g_per_kwh is None):
+        _fail(label, "prices", "objective carbon needs prices.carbon_g_per_kwh")
     degrees = job.max_replicas - job.min_replicas + 1
     if degrees * (len(wl.phases) + 1) > MAX_DEGREE_PHASES:
         _fail(

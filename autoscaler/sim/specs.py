@@ -8,9 +8,13 @@ mistakes and hostile input. :mod:`autoscaler.sim.scenario` assembles these into 
 
 from __future__ import annotations
 
+import itertools
 import math
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from autoscaler.decision.prices import Prices, Rate
 
 # Documented limits (docs/simulator.md, "Limits"). Keep the docs and the README in step.
 MAX_REPLICAS = 1024  # job bounds: the oracle and every policy look at each degree in [min, max]
@@ -184,3 +188,58 @@ class NoiseSpec(_Strict):
 
     throughput_cv: float = Field(default=0.0, ge=0, le=1)
     power_cv: float = Field(default=0.0, ge=0, le=1)
+
+
+MAX_PRICE = 1e9  # money per kWh or per worker-hour, gCO2 per kWh
+MAX_SCHEDULE_S = 1e9  # at_s and repeat_s (about 30 years)
+MAX_SCHEDULE_POINTS = 1000
+
+
+class SchedulePointSpec(_Strict):
+    """From ``at_s`` (seconds after the simulation starts, or into the period) on, ``value``."""
+
+    at_s: float = Field(ge=0, le=MAX_SCHEDULE_S)
+    value: float = Field(ge=0, le=MAX_PRICE)
+
+
+class ScheduleSpec(_Strict):
+    """A price that changes over time: change points, optionally repeating every ``repeat_s``."""
+
+    schedule: tuple[SchedulePointSpec, ...] = Field(min_length=1, max_length=MAX_SCHEDULE_POINTS)
+    repeat_s: float | None = Field(default=None, gt=0, le=MAX_SCHEDULE_S)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScheduleSpec:
+        at = [p.at_s for p in self.schedule]
+        if any(b <= a for a, b in itertools.pairwise(at)):
+            raise ValueError("schedule: at_s must increase from one point to the next")
+        if self.repeat_s is not None and at[-1] >= self.repeat_s:
+            raise ValueError(f"schedule: every at_s must be < repeat_s ({self.repeat_s:g})")
+        return self
+
+
+PriceValue = Annotated[float, Field(ge=0, le=MAX_PRICE)] | ScheduleSpec
+
+
+class PricesSpec(_Strict):
+    """Electricity (per kWh), workers (per worker-hour) and grid carbon intensity (gCO2/kWh):
+    each a constant or a schedule; the ``cost`` and ``carbon`` objectives need them."""
+
+    energy_per_kwh: PriceValue | None = None
+    per_worker_hour: PriceValue | None = None
+    carbon_g_per_kwh: PriceValue | None = None
+
+    def to_prices(self) -> Prices:
+        return Prices(
+            energy_per_kwh=_rate(self.energy_per_kwh),
+            per_worker_hour=_rate(self.per_worker_hour),
+            carbon_g_per_kwh=_rate(self.carbon_g_per_kwh),
+        )
+
+
+def _rate(value: float | ScheduleSpec | None) -> Rate | None:
+    if value is None:
+        return None
+    if isinstance(value, ScheduleSpec):
+        return Rate(tuple((p.at_s, p.value) for p in value.schedule), value.repeat_s)
+    return Rate.constant(value)

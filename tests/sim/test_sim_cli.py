@@ -20,6 +20,9 @@ TOP_KEYS = {
     "policy",
     "energy_j",
     "time_s",
+    "cost",
+    "carbon_g",
+    "peak_power_w",
     "resizes",
     "final_replicas",
     "feasible",
@@ -47,11 +50,15 @@ def test_json_has_exactly_the_contract_keys(
     data = simulate_json(capsys, write_scenario(SMALL, "small.yaml"))
     assert set(data) == TOP_KEYS
     assert data["scenario"] == "small" and data["policy"] == "energy-autoscaler"
-    assert set(data["oracle"]) == {"replicas", "energy_j", "time_s"}
+    assert set(data["oracle"]) == {"replicas", "energy_j", "time_s", "cost", "carbon_g"}
     assert data["oracle"]["replicas"] == 2  # the hand-computed energy optimum
     assert set(data["baselines"]) >= BASELINES
     for scored in data["baselines"].values():
-        assert set(scored) == {"energy_j", "time_s", "objective_regret", "constraints_met"}
+        assert set(scored) == {
+            "energy_j", "time_s", "cost", "carbon_g", "peak_power_w", "objective_regret",
+            "constraints_met",
+        }
+    assert data["cost"] is None and data["carbon_g"] is None  # no prices: null
     assert data["trajectory"] and set(data["trajectory"][0]) == {
         "t_s",
         "replicas",
