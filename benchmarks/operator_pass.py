@@ -4,7 +4,7 @@ Prints (1) wall time per pass over all 1,000 due jobs (goal: <= 5 s on this mach
 (2) Kubernetes API requests per job per interval (goal: <= 2), split by verb. Watches and lists
 are per kind, not per job, and are left out of the per-job figure (shown separately).
 
-The API server is in-process (``autoscaler.kube.fakeapi``: no sockets), so the time is the
+The API server is in-process (``autoscaler.testing.fakeapi``: no sockets), so the time is the
 operator's own cost — parsing, measuring (a recorded table), deciding, planning, encoding
 patches — plus the fake's JSON handling; a real API server adds network round trips, which
 the pass overlaps ``api_concurrency`` at a time.
@@ -22,19 +22,14 @@ from collections import Counter
 
 from autoscaler.kube.cache import ObjectCache
 from autoscaler.kube.client import KubeClient
-from autoscaler.kube.fakeapi import FakeKubeApi
 from autoscaler.kube.kinds import DEPLOYMENT, PYTORCHJOB, STATEFULSET
-from autoscaler.runtime.operator import OperatorCore
-from autoscaler.runtime.operator_metrics import OperatorMetrics
-from autoscaler.runtime.operator_settings import OperatorSettings
-from autoscaler.runtime.operator_sources import TableMeasurer
+from autoscaler.runtime.operator.core import OperatorCore
+from autoscaler.runtime.operator.metrics import OperatorMetrics
+from autoscaler.runtime.operator.settings import OperatorSettings
+from autoscaler.testing.curves import table_measurer
+from autoscaler.testing.fakeapi import FakeKubeApi
 
 P = "energy-autoscaler.io/"
-CURVE = {
-    "throughput_sps": {1: 100.0, 2: 190.0, 3: 270.0, 4: 340.0, 5: 390.0, 6: 420.0, 7: 430.0,
-                       8: 432.0},
-    "power_w": {n: 400.0 + 150.0 * n for n in range(1, 9)},
-}
 
 
 def populate(api: FakeKubeApi, jobs: int) -> None:
@@ -69,7 +64,7 @@ def main() -> None:
     cache = ObjectCache(client, (PYTORCHJOB, STATEFULSET, DEPLOYMENT))
     cache.relist()
     core = OperatorCore(settings, client, cache,
-                        TableMeasurer.from_mapping({"jobs": {"*": CURVE}}), OperatorMetrics())
+                        table_measurer(), OperatorMetrics())
 
     now_s = 1_800_000_000.0
     seconds: list[float] = []

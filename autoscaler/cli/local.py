@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from autoscaler.cli.errors import UserError
 
 if TYPE_CHECKING:
-    from autoscaler.runtime.local_settings import LocalSettings
+    from autoscaler.runtime.local.settings import LocalSettings
 
 HELP = "run an elastic PyTorch job here and keep it at its energy-optimal degree"
 
@@ -153,7 +153,7 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
     """Flags → ``LocalSettings``; every mistake becomes a one-line :class:`UserError`."""
     from autoscaler.cli.train_command import training_command
     from autoscaler.decision.types import Objective
-    from autoscaler.runtime.local_settings import (
+    from autoscaler.runtime.local.settings import (
         MAX_LOCAL_WORKERS,
         WORKERS_PER_CORE,
         LocalSettings,
@@ -162,7 +162,7 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
         parse_duration_s,
         parse_energy_j,
     )
-    from autoscaler.runtime.static_power import static_power_setting
+    from autoscaler.runtime.local.static_power import static_power_setting
 
     command = training_command(args.train_command, "local")  # bare python: this interpreter
     try:
@@ -229,7 +229,7 @@ _FLAG_OF = {
 def run(args: argparse.Namespace) -> int:
     from autoscaler.actuators.base import ActuatorError
     from autoscaler.actuators.runlock import acquire, lock_keys
-    from autoscaler.runtime.local import JobFailed, LocalRun
+    from autoscaler.runtime.local.run import JobFailed, LocalRun
 
     settings = settings_from_args(args)
     try:  # before anything starts: a live run of the same job refuses this one

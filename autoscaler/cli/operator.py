@@ -45,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
     _require_kube_extra()
     from autoscaler.kube.client import KubeClient
     from autoscaler.kube.errors import KubeApiError
-    from autoscaler.runtime.operator_loop import OperatorLoop
-    from autoscaler.runtime.operator_settings import SettingsError, load_settings
-    from autoscaler.runtime.operator_sources import MeasurerError, build_measurer
+    from autoscaler.runtime.operator.loop import OperatorLoop
+    from autoscaler.runtime.operator.measure import MeasurerError
+    from autoscaler.runtime.operator.settings import SettingsError, load_settings
+    from autoscaler.runtime.operator.sources import build_measurer
 
     overrides: dict[str, Any] = {
         "namespaces": args.namespaces,

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from autoscaler.cli.errors import UserError
-from autoscaler.runtime.static_power import static_power_setting
+from autoscaler.runtime.local.static_power import static_power_setting
 from autoscaler.worker.config import ReporterConfig, ReporterConfigError
 from autoscaler.worker.discover import probe_sources
 from autoscaler.worker.power import DeviceEnergy, PowerSource, PowerSourceError

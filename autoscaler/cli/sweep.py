@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from autoscaler.cli.errors import UserError
 
 if TYPE_CHECKING:
-    from autoscaler.runtime.sweep import SweepSettings
+    from autoscaler.runtime.local.sweep import SweepSettings
 
 HELP = "measure a training job at each degree in turn: speed-up, energy, the turning point"
 
@@ -108,9 +108,9 @@ def parse_degrees(text: str, cap: int) -> tuple[int, ...]:
 def settings_from_args(args: argparse.Namespace) -> SweepSettings:
     """Flags → :class:`SweepSettings`; every mistake is a one-line :class:`UserError`."""
     from autoscaler.cli.train_command import training_command
-    from autoscaler.runtime.local_settings import max_local_workers
-    from autoscaler.runtime.static_power import static_power_setting
-    from autoscaler.runtime.sweep import SweepSettings
+    from autoscaler.runtime.local.settings import max_local_workers
+    from autoscaler.runtime.local.static_power import static_power_setting
+    from autoscaler.runtime.local.sweep import SweepSettings
 
     command = training_command(args.train_command, "sweep")
     cap = max_local_workers(os.cpu_count() or 1)
@@ -151,7 +151,7 @@ def settings_from_args(args: argparse.Namespace) -> SweepSettings:
 
 
 def _duration(flag: str, text: str) -> float:
-    from autoscaler.runtime.local_settings import parse_duration_s
+    from autoscaler.runtime.local.settings import parse_duration_s
 
     try:
         value = parse_duration_s(str(text))
@@ -165,8 +165,8 @@ def _duration(flag: str, text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     from autoscaler.actuators.base import ActuatorError
     from autoscaler.actuators.runlock import acquire, lock_keys
-    from autoscaler.runtime.sweep import Sweep, SweepJobFailed
-    from autoscaler.runtime.sweep_table import table_text
+    from autoscaler.runtime.local.sweep import Sweep, SweepJobFailed
+    from autoscaler.runtime.local.sweep_table import table_text
 
     settings = settings_from_args(args)
     try:

@@ -9,7 +9,7 @@ Why not the generated ``kubernetes.client`` API classes for the requests themsel
 reads and writes plain JSON (custom objects, ``/scale``, Events, Leases), and in client v37 each
 generated call validates its arguments with pydantic and deserialises responses into models,
 which costs more than the request itself at 1,000 jobs per pass. One thin seam also lets tests
-pass a ``MockTransport`` (see :mod:`autoscaler.kube.fakeapi`) instead of patching, and
+pass a ``MockTransport`` (see :mod:`autoscaler.testing.fakeapi`) instead of patching, and
 lets the e2e suite add impersonation headers. Every failure becomes a
 :class:`~autoscaler.kube.errors.KubeApiError` with its retry meaning.
 """

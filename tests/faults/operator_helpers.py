@@ -23,10 +23,10 @@ from kube_helpers import (
     statefulset,
 )
 
-from autoscaler.kube.fakeapi import FakeKubeApi
 from autoscaler.kube.kinds import dig
-from autoscaler.runtime.operator_settings import OperatorSettings
-from autoscaler.runtime.operator_sources import TableMeasurer
+from autoscaler.runtime.operator.settings import OperatorSettings
+from autoscaler.testing.curves import table_measurer
+from autoscaler.testing.fakeapi import FakeKubeApi
 
 WORKERS = "spec.pytorchReplicaSpecs.Worker.replicas"
 
@@ -37,7 +37,7 @@ def settings() -> OperatorSettings:
 
 
 def harness(api: FakeKubeApi | None = None) -> Harness:
-    measurer = TableMeasurer.from_mapping({"jobs": {"*": CURVE}})
+    measurer = table_measurer()
     return Harness(api or FakeKubeApi(), settings(), measurer)
 
 

@@ -257,7 +257,7 @@ def test_an_exception_deciding_one_job_costs_that_job_only(
 
 def test_an_exception_reading_one_object_costs_that_job_only(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from autoscaler.runtime import operator as op
+    from autoscaler.runtime.operator import core as op
 
     h = two_jobs(opt_in())
     real = op.inputs_signature

@@ -23,8 +23,8 @@ from celpy.adapter import json_to_cel
 from celpy.celtypes import MapType, StringType
 from celpy.evaluation import CELEvalError
 
-from autoscaler.kube.fakeapi import merge_patch
 from autoscaler.kube.kinds import KindRef, dig
+from autoscaler.testing.fakeapi import merge_patch
 
 _ENV = celpy.Environment()
 

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import pytest
-from kube_helpers import CURVE, Harness
+from kube_helpers import Harness
 
 from autoscaler.kube.client import KubeClient
-from autoscaler.kube.fakeapi import FakeKubeApi
-from autoscaler.runtime.operator_settings import OperatorSettings
-from autoscaler.runtime.operator_sources import TableMeasurer
+from autoscaler.runtime.operator.settings import OperatorSettings
+from autoscaler.runtime.operator.table import TableMeasurer
+from autoscaler.testing.curves import table_measurer
+from autoscaler.testing.fakeapi import FakeKubeApi
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def settings() -> OperatorSettings:
 
 @pytest.fixture
 def measurer() -> TableMeasurer:
-    return TableMeasurer.from_mapping({"jobs": {"*": CURVE}})
+    return table_measurer()
 
 
 @pytest.fixture

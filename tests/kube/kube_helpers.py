@@ -8,23 +8,17 @@ from typing import Any
 
 from autoscaler.kube.cache import ObjectCache
 from autoscaler.kube.client import KubeClient
-from autoscaler.kube.fakeapi import EVENTS, FakeKubeApi
 from autoscaler.kube.kinds import PYTORCHJOB, STATEFULSET, KindRef
-from autoscaler.runtime.operator import OperatorCore
-from autoscaler.runtime.operator_metrics import OperatorMetrics
-from autoscaler.runtime.operator_settings import OperatorSettings
-from autoscaler.runtime.operator_sources import JobMeasurer
+from autoscaler.runtime.operator.core import OperatorCore
+from autoscaler.runtime.operator.measure import JobMeasurer
+from autoscaler.runtime.operator.metrics import OperatorMetrics
+from autoscaler.runtime.operator.settings import OperatorSettings
+from autoscaler.testing.curves import CURVE
+from autoscaler.testing.fakeapi import EVENTS, FakeKubeApi
 
 P = "energy-autoscaler.io/"
 T0 = 1_800_000_000.0  # a fixed "now" (2027-01-15): tests drive time, never read a clock
 
-# A job whose J/sample is lowest at 4 workers: fixed power (P0) makes 1-2 workers wasteful,
-# communication overhead makes 6-8 wasteful.
-CURVE = {
-    "throughput_sps": {1: 100.0, 2: 190.0, 3: 270.0, 4: 340.0, 5: 390.0, 6: 420.0, 7: 430.0,
-                       8: 432.0},
-    "power_w": {n: 400.0 + 150.0 * n for n in range(1, 9)},
-}
 
 
 def pytorchjob(name: str, workers: int, annotations: dict[str, str],

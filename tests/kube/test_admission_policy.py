@@ -19,15 +19,15 @@ import pytest
 import yaml
 from admission_cel import admission_request, evaluate, stored
 from chart_render import render
-from kube_helpers import CURVE, Harness, opt_in, pytorchjob, statefulset
+from kube_helpers import Harness, opt_in, pytorchjob, statefulset
 
 from autoscaler.kube import annotations as ann
 from autoscaler.kube.client import KubeClient
-from autoscaler.kube.fakeapi import FakeKubeApi
 from autoscaler.kube.kinds import DEFAULT_KINDS, DEPLOYMENT, PYTORCHJOB, STATEFULSET, KindRef
 from autoscaler.kube.kinds import ObjectRef as Ref
-from autoscaler.runtime.operator_settings import OperatorSettings
-from autoscaler.runtime.operator_sources import TableMeasurer
+from autoscaler.runtime.operator.settings import OperatorSettings
+from autoscaler.testing.curves import table_measurer
+from autoscaler.testing.fakeapi import FakeKubeApi
 
 ROOT = Path(__file__).resolve().parents[2]
 SA = "system:serviceaccount:energy-autoscaler:energy-autoscaler"
@@ -231,7 +231,7 @@ def test_every_patch_of_a_real_operator_run_passes_the_policy(
     api.add(STATEFULSET, statefulset("d", 2, opt_in()))  # dry-run: annotations only
     settings = OperatorSettings(interval_s=30.0, identity="op", metrics_port=0,
                                 checkpoint_every_s=300.0)
-    h = Harness(api, settings, TableMeasurer.from_mapping({"jobs": {"*": CURVE}}))
+    h = Harness(api, settings, table_measurer())
     for _ in range(12):
         h.step()
     paths = [p for p, _ in judged]

@@ -9,10 +9,10 @@ from kube_helpers import PYTORCHJOB, STATEFULSET, opt_in, pytorchjob, statefulse
 from autoscaler.actuators.kube_scale import KubeScaleActuator, ScaleConflictError, ScaleError
 from autoscaler.kube.cache import ObjectCache
 from autoscaler.kube.client import KubeClient
-from autoscaler.kube.fakeapi import LEASES, FakeKubeApi
 from autoscaler.kube.kinds import DEPLOYMENT, ObjectRef
 from autoscaler.kube.lease import LeaseElector
 from autoscaler.kube.state import JobMemory, StateError, decode, encode
+from autoscaler.testing.fakeapi import LEASES, FakeKubeApi
 
 
 def names(cache: ObjectCache) -> set[str]:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from chart_render import CHART, lint, render, render_files
 
-from autoscaler.runtime.operator_settings import OperatorSettings, load_settings
+from autoscaler.runtime.operator.settings import OperatorSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBE_VERSION = "v1.30.0"  # the oldest the chart supports (ValidatingAdmissionPolicy v1 is GA)

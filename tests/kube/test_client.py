@@ -14,8 +14,8 @@ from autoscaler.kube.errors import (
     KubeTemporaryError,
 )
 from autoscaler.kube.events import EventReason, EventRecorder
-from autoscaler.kube.fakeapi import EVENTS, FakeKubeApi
 from autoscaler.kube.kinds import DEPLOYMENT, ObjectRef
+from autoscaler.testing.fakeapi import EVENTS, FakeKubeApi
 
 
 def ref_of(api: FakeKubeApi, kind: object, name: str) -> ObjectRef:

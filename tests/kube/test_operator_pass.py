@@ -8,11 +8,11 @@ import json
 from kube_helpers import PYTORCHJOB, STATEFULSET, Harness, P, opt_in, pytorchjob, statefulset
 
 from autoscaler.kube.events import rfc3339
-from autoscaler.kube.fakeapi import FakeKubeApi
 from autoscaler.kube.kinds import ObjectRef, dig
 from autoscaler.kube.state import decode
-from autoscaler.runtime.operator_settings import OperatorSettings
-from autoscaler.runtime.operator_sources import TableMeasurer
+from autoscaler.runtime.operator.settings import OperatorSettings
+from autoscaler.runtime.operator.table import TableMeasurer
+from autoscaler.testing.fakeapi import FakeKubeApi
 
 WORKERS = "spec.pytorchReplicaSpecs.Worker.replicas"
 

@@ -20,7 +20,7 @@ import yaml
 from kube_helpers import PYTORCHJOB, P, opt_in, pytorchjob
 
 from autoscaler.actuators.torchrun_cmd import free_port
-from autoscaler.kube.fakeapi import LEASES, FakeKubeApi
+from autoscaler.testing.fakeapi import LEASES, FakeKubeApi
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from autoscaler.decision.types import Quality
-from autoscaler.runtime.operator_prometheus import PrometheusMeasurer
-from autoscaler.runtime.operator_settings import OperatorSettings, SourceSettings
-from autoscaler.runtime.operator_sources import MeasurerError, MeasureTarget
+from autoscaler.runtime.operator.measure import MeasurerError, MeasureTarget
+from autoscaler.runtime.operator.prometheus import PrometheusMeasurer
+from autoscaler.runtime.operator.settings import OperatorSettings, SourceSettings
 from autoscaler.sources.prometheus import PrometheusSource
 from autoscaler.worker import metrics as m
 

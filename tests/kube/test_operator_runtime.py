@@ -11,21 +11,21 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from kube_helpers import CURVE, PYTORCHJOB, STATEFULSET, Harness, opt_in, pytorchjob, statefulset
+from kube_helpers import PYTORCHJOB, STATEFULSET, Harness, opt_in, pytorchjob, statefulset
 
 from autoscaler.cli import main
 from autoscaler.kube.client import KubeClient
-from autoscaler.kube.fakeapi import FakeKubeApi
 from autoscaler.kube.kinds import DEFAULT_KINDS
-from autoscaler.runtime.operator_loop import OperatorLoop
-from autoscaler.runtime.operator_metrics import OperatorMetrics, ProbeServer
-from autoscaler.runtime.operator_settings import (
+from autoscaler.runtime.operator.loop import OperatorLoop
+from autoscaler.runtime.operator.metrics import OperatorMetrics, ProbeServer
+from autoscaler.runtime.operator.settings import (
     LeaseSettings,
     OperatorSettings,
     SettingsError,
     load_settings,
 )
-from autoscaler.runtime.operator_sources import TableMeasurer
+from autoscaler.testing.curves import table_measurer
+from autoscaler.testing.fakeapi import FakeKubeApi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,7 @@ def loop_for(api: FakeKubeApi, identity: str) -> OperatorLoop:
     settings = OperatorSettings(interval_s=30, identity=identity, metrics_port=0,
                                 lease=LeaseSettings(namespace="ops", duration_s=15))
     return OperatorLoop(settings, KubeClient(api.transport()),
-                        TableMeasurer.from_mapping({"jobs": {"*": CURVE}}))
+                        table_measurer())
 
 
 def test_only_the_lease_holder_writes_and_a_successor_restores_from_annotations(
@@ -222,13 +222,13 @@ def test_the_running_loop_watches_decides_and_releases_its_lease_on_stop(
     import threading
     import time
 
-    from autoscaler.kube.fakeapi import LEASES
+    from autoscaler.testing.fakeapi import LEASES
 
     api.add(PYTORCHJOB, pytorchjob("a", 2, opt_in()))
     settings = OperatorSettings(interval_s=0.2, tick_s=0.05, identity="op-run", metrics_port=0,
                                 lease=LeaseSettings(namespace="ops", duration_s=15))
     loop = OperatorLoop(settings, KubeClient(api.transport()),
-                        TableMeasurer.from_mapping({"jobs": {"*": CURVE}}))
+                        table_measurer())
     stop = threading.Event()
     runner = threading.Thread(target=loop.run, args=(stop,))
     runner.start()

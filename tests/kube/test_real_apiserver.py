@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_helpers import CURVE, P
+from kube_helpers import P
 from real_apiserver import NS, SA_USER, cluster
 
 from autoscaler.kube.client import MERGE_PATCH, KubeClient
 from autoscaler.kube.errors import KubePermanentError
 from autoscaler.kube.kinds import DEPLOYMENT, PYTORCHJOB, STATEFULSET, KindRef, ObjectRef
-from autoscaler.runtime.operator_loop import OperatorLoop
-from autoscaler.runtime.operator_settings import LeaseSettings, OperatorSettings, SourceSettings
-from autoscaler.runtime.operator_sources import TableMeasurer
+from autoscaler.runtime.operator.loop import OperatorLoop
+from autoscaler.runtime.operator.settings import LeaseSettings, OperatorSettings, SourceSettings
+from autoscaler.testing.curves import table_measurer
 
 pytestmark = [pytest.mark.kube_real, pytest.mark.slow]
 __all__ = ["cluster"]  # the module fixture, shared with the admission-policy proof
@@ -39,7 +39,7 @@ def _operator(kubeconfig: Path) -> OperatorLoop:
     settings = OperatorSettings(interval_s=30, identity="e2e-op", metrics_port=0,
                                 lease=LeaseSettings(namespace="energy-autoscaler"),
                                 source=SourceSettings(kind="table"))
-    return OperatorLoop(settings, client, TableMeasurer.from_mapping({"jobs": {"*": CURVE}}))
+    return OperatorLoop(settings, client, table_measurer())
 
 
 def _ticks(loop: OperatorLoop, start_s: float, count: int, *, until_quiet: int = 0) -> float:

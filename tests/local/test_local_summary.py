@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from autoscaler.decision.types import Decision, Quality, Reason, Window
-from autoscaler.runtime.local_plot import try_plot
-from autoscaler.runtime.local_report import RunRecord, build_report, summary_text
-from autoscaler.runtime.local_summary import counterfactuals, run_status
+from autoscaler.runtime.local.plot import try_plot
+from autoscaler.runtime.local.report import RunRecord, build_report, summary_text
+from autoscaler.runtime.local.summary import counterfactuals, run_status
 
 
 def _w(n: int, t0: float, sps: float, watts: float, dur: float = 4.0) -> Window:

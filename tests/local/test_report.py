@@ -11,8 +11,8 @@ import pytest
 
 from autoscaler.actuators.torchrun import ResizeEvent
 from autoscaler.decision.types import Decision, DegreePrediction, Quality, Reason, Window
-from autoscaler.runtime.local_plot import plot_report
-from autoscaler.runtime.local_report import (
+from autoscaler.runtime.local.plot import plot_report
+from autoscaler.runtime.local.report import (
     RunRecord,
     build_report,
     measured_by_degree,

@@ -14,7 +14,7 @@ from autoscaler.cli import local as local_cli
 from autoscaler.cli import main
 from autoscaler.cli.train_command import with_this_python
 from autoscaler.decision.types import Quality, Window
-from autoscaler.runtime.static_power import (
+from autoscaler.runtime.local.static_power import (
     parse_power_w,
     source_label,
     static_power_setting,

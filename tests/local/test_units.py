@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoscaler.runtime.local_settings import default_overlap, parse_duration_s, parse_energy_j
+from autoscaler.runtime.local.settings import default_overlap, parse_duration_s, parse_energy_j
 
 
 @pytest.mark.parametrize(

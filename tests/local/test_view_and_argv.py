@@ -7,7 +7,7 @@ import sys
 
 from autoscaler.actuators.torchrun_cmd import torchrun_argv
 from autoscaler.decision.types import Decision, DegreePrediction, Reason, Window
-from autoscaler.runtime.local_view import LiveView, ViewState, decision_line, render_table
+from autoscaler.runtime.local.view import LiveView, ViewState, decision_line, render_table
 
 
 def test_python_commands_run_under_that_interpreters_torchrun() -> None:

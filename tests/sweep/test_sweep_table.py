@@ -10,8 +10,8 @@ import pytest
 from autoscaler.cli import main
 from autoscaler.cli.sweep import parse_degrees
 from autoscaler.decision.types import Quality, Window
-from autoscaler.runtime.sweep import pool
-from autoscaler.runtime.sweep_table import DegreeRun, analyse, table_text
+from autoscaler.runtime.local.sweep import pool
+from autoscaler.runtime.local.sweep_table import DegreeRun, analyse, table_text
 
 
 def _run(n: int, sps: float, watts: float, secs: float = 10.0) -> DegreeRun:

@@ -8,7 +8,7 @@ the job scales at the margin, and the closing text. Pure: reads and returns plai
   staying at the start degree and vs running at the maximum; time likewise from measured
   samples/s. Each only where that degree was measured ("not measured" otherwise): a fitted
   curve is not evidence of a saving.
-- **Marginal efficiency** (:mod:`autoscaler.runtime.scaling`): extra samples/s per extra W
+- **Marginal efficiency** (:mod:`autoscaler.runtime.local.scaling`): extra samples/s per extra W
   from degree to degree, and the turning point.
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autoscaler.runtime.scaling import Point, Step, describe_step, steps, turning_point
-from autoscaler.runtime.static_power import source_label
+from autoscaler.runtime.local.scaling import Point, Step, describe_step, steps, turning_point
+from autoscaler.runtime.local.static_power import source_label
 
 
 def run_status(
@@ -99,7 +99,7 @@ def _saving_text(entry: dict[str, Any], what: str) -> str:
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    """Every closing line but the outcome, the latency and the file names (local_report)."""
+    """Every closing line but the outcome, the latency and the file names (report.py)."""
     static_w = float(report.get("static_power_w") or 0.0)
     e = report["energy_per_sample"]
     source = source_label(e["source"], static_w)

@@ -107,7 +107,7 @@ class LocalSettings(BaseModel):
     live: bool | None = None  # None: redraw when stdout is a terminal
     overlap_restarts: bool = True  # start the next degree while the old one trains
     # The host's static (idle) power charged to the job once, as part of the energy estimate
-    # (autoscaler.runtime.static_power); 0: none.
+    # (autoscaler.runtime.local.static_power); 0: none.
     static_power_w: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
     @model_validator(mode="after")

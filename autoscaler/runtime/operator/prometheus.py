@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from autoscaler.decision.types import Window
-from autoscaler.runtime.operator_settings import SourceSettings
-from autoscaler.runtime.operator_sources import MeasurerError, MeasureTarget
+from autoscaler.runtime.operator.measure import MeasurerError, MeasureTarget
+from autoscaler.runtime.operator.settings import SourceSettings
 from autoscaler.sources.grouping import JobSelector
 from autoscaler.sources.prometheus import EnergyBackend, PrometheusSettings, PrometheusSource
 from autoscaler.sources.snapshot import SourceError

@@ -5,7 +5,7 @@ Annotations are parsed into errors (one ``InvalidAnnotation`` Warning), a restor
 validated and, when unusable, discarded with one ``InvalidState`` Warning (the job learns
 afresh), and any other exception while admitting, deciding or writing one job is logged with
 the job's name, reported with one ``JobFailed`` Warning, and costs that job this interval only.
-The writes themselves are in :mod:`autoscaler.runtime.operator_writes`.
+The writes themselves are in :mod:`autoscaler.runtime.operator.writes`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from autoscaler.kube.client import KubeClient
 from autoscaler.kube.events import EventReason, EventRecorder
 from autoscaler.kube.kinds import KindRef, ObjectRef
 from autoscaler.kube.state import JobMemory, decode
-from autoscaler.runtime.operator_jobs import (
+from autoscaler.runtime.operator.jobs import (
     Plan,
     TrackedJob,
     budget_left_j,
@@ -35,11 +35,11 @@ from autoscaler.runtime.operator_jobs import (
     inputs_signature,
     last_decided_s,
 )
-from autoscaler.runtime.operator_jobs import plan_job as _plan_job
-from autoscaler.runtime.operator_metrics import OperatorMetrics, export_plan
-from autoscaler.runtime.operator_settings import OperatorSettings
-from autoscaler.runtime.operator_sources import JobMeasurer, MeasureTarget
-from autoscaler.runtime.operator_writes import OperatorWrites, short
+from autoscaler.runtime.operator.jobs import plan_job as _plan_job
+from autoscaler.runtime.operator.measure import JobMeasurer, MeasureTarget
+from autoscaler.runtime.operator.metrics import OperatorMetrics, export_plan
+from autoscaler.runtime.operator.settings import OperatorSettings
+from autoscaler.runtime.operator.writes import OperatorWrites, short
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What a local run learned, as data: ``report.json``, and the closing text summary.
 
 Pure: the loop fills a :class:`RunRecord`; :func:`build_report` turns it into a JSON-able dict
-(the plot in ``local_plot.py`` and the summary read only that dict, so a report on disk can
+(the plot in ``plot.py`` and the summary read only that dict, so a report on disk can
 be re-plotted). Energy figures always travel with their source label; energy drawn while the
 job restarts is not metered by the workers, and the report says so instead of guessing it.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from autoscaler.actuators.torchrun import ResizeEvent
 from autoscaler.decision import PolicyConfig
 from autoscaler.decision.types import Decision, DegreePrediction, Quality, Window
-from autoscaler.runtime.local_summary import (
+from autoscaler.runtime.local.summary import (
     counterfactuals,
     files_line,
     marginal_view,

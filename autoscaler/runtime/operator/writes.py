@@ -25,7 +25,7 @@ from autoscaler.kube.errors import KubeApiError, KubeConflict, KubePermanentErro
 from autoscaler.kube.events import EventReason, EventRecorder
 from autoscaler.kube.kinds import ObjectRef
 from autoscaler.kube.scale import KubeScaleEndpoint
-from autoscaler.runtime.operator_jobs import (
+from autoscaler.runtime.operator.jobs import (
     Plan,
     checkpoint,
     confirm_resize,
@@ -36,8 +36,8 @@ from autoscaler.runtime.operator_jobs import (
 if TYPE_CHECKING:
     from autoscaler.kube.cache import ObjectCache
     from autoscaler.kube.client import KubeClient
-    from autoscaler.runtime.operator_metrics import OperatorMetrics
-    from autoscaler.runtime.operator_settings import OperatorSettings
+    from autoscaler.runtime.operator.metrics import OperatorMetrics
+    from autoscaler.runtime.operator.settings import OperatorSettings
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from autoscaler.runtime.static_power import source_label
+from autoscaler.runtime.local.static_power import source_label
 
 log = logging.getLogger(__name__)
 

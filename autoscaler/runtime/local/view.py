@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from autoscaler.decision.types import Decision, Window
-from autoscaler.runtime.static_power import source_label
+from autoscaler.runtime.local.static_power import source_label
 
 _CLEAR = "\x1b[H\x1b[2J"
 

@@ -6,10 +6,10 @@ per degree, through local mode's own machinery: the torchrun actuator starts and
 from where it was), and the workers' reporters are scraped into windows exactly as local mode
 does. After each start the sweep waits ``warmup_s`` past the first step, then pools the steady
 windows of the degree. The host's static power, if given, is charged once per window
-(:mod:`autoscaler.runtime.static_power`). Restarts are plain (no overlap): an overlapped start
+(:mod:`autoscaler.runtime.local.static_power`). Restarts are plain (no overlap): an overlapped start
 would compete for the cores with the degree being measured.
 
-The study (:mod:`autoscaler.runtime.sweep_table`) is written as ``sweep.json`` and, with
+The study (:mod:`autoscaler.runtime.local.sweep_table`) is written as ``sweep.json`` and, with
 matplotlib, ``sweep.png``; torchrun's output per start goes to ``logs/``.
 """
 
@@ -28,8 +28,8 @@ from typing import Any
 
 from autoscaler.actuators.torchrun import TorchrunActuator
 from autoscaler.decision.types import Quality, Window
-from autoscaler.runtime.static_power import with_static_power
-from autoscaler.runtime.sweep_table import DegreeRun, analyse
+from autoscaler.runtime.local.static_power import with_static_power
+from autoscaler.runtime.local.sweep_table import DegreeRun, analyse
 from autoscaler.sources.scrape import ScrapeSource
 from autoscaler.sources.snapshot import Snapshot, SourceError
 from autoscaler.sources.windows import compute_window
@@ -171,7 +171,7 @@ class Sweep:
         )
 
     def _row_text(self, run: DegreeRun) -> str:
-        from autoscaler.runtime.static_power import source_label
+        from autoscaler.runtime.local.static_power import source_label
 
         if not run.usable:
             return f"{run.replicas} worker(s): no steady window ({run.note or 'none'})"
@@ -247,7 +247,7 @@ class Sweep:
             time.sleep(min(left, 0.25))
 
     def _write(self) -> None:
-        from autoscaler.runtime.sweep_plot import try_plot_sweep
+        from autoscaler.runtime.local.sweep_plot import try_plot_sweep
 
         study = analyse(self.result.runs, self.s.static_power_w)
         study.update(

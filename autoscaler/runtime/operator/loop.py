@@ -16,10 +16,10 @@ from autoscaler.kube.cache import ObjectCache
 from autoscaler.kube.client import KubeClient
 from autoscaler.kube.errors import KubeApiError
 from autoscaler.kube.lease import LeaseElector
-from autoscaler.runtime.operator import OperatorCore, PassReport
-from autoscaler.runtime.operator_metrics import OperatorMetrics, ProbeServer
-from autoscaler.runtime.operator_settings import OperatorSettings
-from autoscaler.runtime.operator_sources import JobMeasurer
+from autoscaler.runtime.operator.core import OperatorCore, PassReport
+from autoscaler.runtime.operator.measure import JobMeasurer
+from autoscaler.runtime.operator.metrics import OperatorMetrics, ProbeServer
+from autoscaler.runtime.operator.settings import OperatorSettings
 
 log = logging.getLogger(__name__)
 

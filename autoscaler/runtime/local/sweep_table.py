@@ -8,7 +8,7 @@ added since the previous degree, Δthroughput/Δpower (extra samples/s per extra
 previous degree's average (samples/s per W). Where the marginal falls below the average, the
 energy per sample rises: the extra workers add more energy than speed. The **turning point**
 is the degree of least energy per sample with larger degrees beyond it
-(:mod:`autoscaler.runtime.scaling`).
+(:mod:`autoscaler.runtime.local.scaling`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from autoscaler.runtime.scaling import Point, Step, steps, turning_point
-from autoscaler.runtime.static_power import source_label
+from autoscaler.runtime.local.scaling import Point, Step, steps, turning_point
+from autoscaler.runtime.local.static_power import source_label
 
 
 @dataclass(frozen=True)

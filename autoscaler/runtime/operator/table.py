@@ -1,13 +1,9 @@
-"""Where the operator's windows come from: one batched call per pass for all due jobs.
+"""A measurer that replays a recorded table of throughput and power per degree.
 
-The pass asks once for every due job (:class:`JobMeasurer`), so a Prometheus-backed measurer
-can answer 1,000 jobs with a handful of range queries instead of 1,000 round trips. A job with
-no answer gets no window: the controller then holds (``HoldNoData``/``HoldStale``) and the
-recommendation says why.
-
-``TableMeasurer`` replays a recorded table of throughput and power per degree. It exists for
-the end-to-end suite, the benchmark and demos in a cluster without GPUs; its windows carry the
-source label ``table`` so they are never presented as measured joules.
+It exists for the end-to-end suite, the benchmark and demos in a cluster without GPUs
+(``source.kind: table`` in the operator's settings, so it stays in the runtime rather than in
+:mod:`autoscaler.testing`, which production code never imports); its windows carry the source
+label ``table`` so they are never presented as measured joules.
 """
 
 from __future__ import annotations
@@ -15,40 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
 from autoscaler.decision.types import Quality, Window
-from autoscaler.runtime.operator_settings import SourceSettings
+from autoscaler.runtime.operator.measure import MeasurerError, MeasureTarget
 
 
 @dataclass(frozen=True)
-class MeasureTarget:
-    """One due job: how to find its pods and what degree it runs at."""
-
-    key: str  # ObjectRef.key
-    namespace: str
-    name: str
-    kind: str
-    replicas: int
-    pod_regex: str  # anchored regex over the job's pod names
-
-
-class JobMeasurer(Protocol):
-    def measure(
-        self, targets: Sequence[MeasureTarget], start_s: float, end_s: float
-    ) -> dict[str, Window]:
-        """A window per target key over [start_s, end_s]; a key may be absent (no data)."""
-        ...
-
-
-class MeasurerError(Exception):
-    """The measurement backend failed as a whole (Prometheus unreachable, bad table file)."""
-
-
-@dataclass(frozen=True)
-class Curve:
+class DegreeTable:
     """Throughput and power per degree; degrees between table rows are not interpolated
     (an unmeasured degree yields a MISSING window, as a real job that never ran there would)."""
 
@@ -62,7 +34,7 @@ class TableMeasurer:
 
     SOURCE = "table"
 
-    def __init__(self, curves: Mapping[str, Curve]) -> None:
+    def __init__(self, curves: Mapping[str, DegreeTable]) -> None:
         self._curves = dict(curves)
 
     @classmethod
@@ -76,7 +48,7 @@ class TableMeasurer:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> TableMeasurer:
         curves = {
-            key: Curve(
+            key: DegreeTable(
                 {int(n): float(v) for n, v in row["throughput_sps"].items()},
                 {int(n): float(v) for n, v in row["power_w"].items()},
             )
@@ -102,14 +74,3 @@ class TableMeasurer:
             out[t.key] = Window(start_s, end_s, t.replicas, x, p, p * duration_s, x * duration_s,
                                 self.SOURCE)
         return out
-
-
-def build_measurer(settings: SourceSettings) -> JobMeasurer:
-    """The measurer named in the settings' ``source``."""
-    if settings.kind == "table":
-        if not settings.table_path:
-            raise MeasurerError("source.table_path is required when source.kind is table")
-        return TableMeasurer.from_file(settings.table_path)
-    from autoscaler.runtime.operator_prometheus import PrometheusMeasurer
-
-    return PrometheusMeasurer(settings)

@@ -36,16 +36,16 @@ from autoscaler.actuators.runlock import RunLock
 from autoscaler.actuators.torchrun import StartupError, TorchrunActuator
 from autoscaler.decision import Controller, PolicyConfig, Progress
 from autoscaler.decision.types import Decision, Window
-from autoscaler.runtime.local_plot import try_plot
-from autoscaler.runtime.local_report import (
+from autoscaler.runtime.local.plot import try_plot
+from autoscaler.runtime.local.report import (
     RunRecord,
     build_report,
     summary_text,
     write_report_json,
 )
-from autoscaler.runtime.local_settings import LocalSettings
-from autoscaler.runtime.local_view import LiveView, ViewState
-from autoscaler.runtime.static_power import with_static_power
+from autoscaler.runtime.local.settings import LocalSettings
+from autoscaler.runtime.local.static_power import with_static_power
+from autoscaler.runtime.local.view import LiveView, ViewState
 from autoscaler.sources.scrape import ScrapeSource
 from autoscaler.sources.snapshot import Snapshot, SourceError
 from autoscaler.sources.windows import compute_window

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from autoscaler.runtime.operator_jobs import Plan
+from autoscaler.runtime.operator.jobs import Plan
 
 log = logging.getLogger(__name__)
 
