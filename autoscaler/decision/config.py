@@ -39,7 +39,6 @@ class PolicyConfig:
     table_p: float = 0.01  # ... or all residuals together this unlikely (chi-square) ...
     table_min_rel: float = 0.03  # ... and one miss is at least this large relative to the value
     refit_tolerance_se: float = 0.25  # refit once a degree's mean moved this many SE
-    boundary_cv: float = 0.5  # without the step's split: doubt at node counts never measured
     prior_scaling_exponent: float = 1.0  # one degree measured: X(m) = X(n)·(m/n)^alpha ...
     prior_scaling_sd: float = 0.5  # ... with alpha this uncertain (0 = no gain, < 0 retrograde)
 
@@ -58,7 +57,7 @@ class PolicyConfig:
     drift_z: float = 4.5  # recent windows this many standard errors from older ones ...
     drift_min_rel: float = 0.05  # ... and at least this relative change => forget the past
     drift_recent_windows: tuple[int, ...] = (3, 6, 12)
-    stale_cv: float = 0.3  # ... and at least this relative standard error
+    stale_cv: float = 0.6  # ... and at least this relative standard error
     stale_se_factor: float = 10.0  # standard errors of degrees measured before a drift, widened
 
     def __post_init__(self) -> None:

@@ -25,7 +25,6 @@ from autoscaler.decision.state import STATE_VERSION, dump_state, load_state
 from autoscaler.decision.step_model import (
     StepModel,
     StepStats,
-    across_nodes_doubt,
     fit_step_throughput,
     nodes_of,
     step_stats,
@@ -223,8 +222,6 @@ class Controller:
         if split is None:
             thr = fit_throughput(stats.replicas, stats.throughput_sps, stats.throughput_se, grid,
                                  self._cfg)
-            if per_node is not None:
-                thr = across_nodes_doubt(thr, stats.replicas, per_node, self._cfg.boundary_cv)
             return anchored(thr, stats.replicas, stats.throughput_sps, stats.throughput_se)
         model = StepModel(split, stats.throughput_se / stats.throughput_sps, per_node,
                           self._spec.batch_regime)

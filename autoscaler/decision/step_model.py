@@ -258,20 +258,6 @@ def fit_step_throughput(
     return Curve(kind="step", grid=grid, mean=mean, sd=sd, params={}, note=note)
 
 
-def across_nodes_doubt(curve: Curve, measured: np.ndarray, per_node: int, cv: float) -> Curve:
-    """A smooth curve fitted without the step's split knows nothing of node boundaries: at a
-    degree spanning a node count no measured degree spans, add ``cv`` of relative doubt (the
-    all-reduce there runs over other links), so exploration may look across the boundary."""
-    k_grid = nodes_of(curve.grid.astype(float), per_node)
-    k_seen = np.unique(nodes_of(measured.astype(float), per_node))
-    unseen = ~np.isin(k_grid, k_seen)
-    if not unseen.any():
-        return curve
-    sd = np.where(unseen, np.hypot(curve.sd, cv * curve.mean), curve.sd)
-    return Curve(kind=curve.kind, grid=curve.grid, mean=curve.mean, sd=sd, params=curve.params,
-                 note=f"{curve.note}; node counts never measured carry {cv:.0%} doubt")
-
-
-__all__ = ["StepModel", "StepPrediction", "StepStats", "across_nodes_doubt",
+__all__ = ["StepModel", "StepPrediction", "StepStats",
            "fit_step_throughput", "nodes_of",
            "step_stats", "workers_per_node"]
