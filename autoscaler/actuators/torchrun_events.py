@@ -66,3 +66,10 @@ def scrape_step_probe(timeout_s: float = 1.0, token: str | None = None) -> StepP
         return [w.samples for w in snap.workers.values()]
 
     return probe
+
+
+def exit_message(code: int, cause: str | None, log_tail: str) -> str:
+    """What a failed training command is reported with: its exit code, the cause torchrun
+    named (e.g. a worker killed by SIGKILL), and the end of its log."""
+    return (f"the training command exited with code {code}" + (f": {cause}" if cause else "")
+            + "; end of its log:\n" + log_tail)

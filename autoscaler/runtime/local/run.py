@@ -34,6 +34,7 @@ from types import FrameType
 from autoscaler.actuators.base import Actuator, DryRunActuator
 from autoscaler.actuators.runlock import RunLock
 from autoscaler.actuators.torchrun import StartupError, TorchrunActuator
+from autoscaler.actuators.torchrun_events import exit_message
 from autoscaler.decision import Controller, PolicyConfig, Progress
 from autoscaler.decision.types import Decision, Window
 from autoscaler.runtime.local.plot import try_plot
@@ -256,13 +257,7 @@ class LocalRun:
             if code == 0:
                 return False
             if code is not None:
-                cause = self.job.failure_cause()
-                raise JobFailed(
-                    f"the training command exited with code {code}"
-                    + (f": {cause}" if cause else "")
-                    + "; end of its log:\n"
-                    + self.job.log_tail()
-                )
+                raise JobFailed(exit_message(code, self.job.failure_cause(), self.job.log_tail()))
             left_s = when_s - self.clock()
             if left_s <= 0:
                 return True

@@ -27,6 +27,7 @@ from types import FrameType
 from typing import Any
 
 from autoscaler.actuators.torchrun import TorchrunActuator
+from autoscaler.actuators.torchrun_events import exit_message
 from autoscaler.decision.types import Quality, Window
 from autoscaler.runtime.local.static_power import with_static_power
 from autoscaler.runtime.local.sweep_table import DegreeRun, analyse
@@ -235,12 +236,7 @@ class Sweep:
                 return False
             if code is not None:
                 cause = self.job.failure_cause()
-                raise SweepJobFailed(
-                    f"the training command exited with code {code}"
-                    + (f": {cause}" if cause else "")
-                    + "; end of its log:\n"
-                    + self.job.log_tail()
-                )
+                raise SweepJobFailed(exit_message(code, cause, self.job.log_tail()))
             left = until - time.monotonic()
             if left <= 0:
                 return True
