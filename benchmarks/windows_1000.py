@@ -47,6 +47,11 @@ def pass_bodies(jobs: int, per_job: int, at_s: float, k: float) -> tuple[bytes, 
             values += [
                 ({**base, "__name__": "ea_samples_total"}, 1000.0 * k * (r + 1)),
                 ({**base, "__name__": "ea_reporter_start_time_seconds"}, 1.7e9),
+                # the step split (on by default): steps and step time, sync waits and their time
+                ({**base, "__name__": "ea_step_seconds_count"}, 100.0 * k),
+                ({**base, "__name__": "ea_step_seconds_sum"}, 10.0 * k),
+                ({**base, "__name__": "ea_sync_wait_seconds_count"}, 100.0 * k),
+                ({**base, "__name__": "ea_sync_wait_seconds_sum"}, 2.0 * k),
             ]
             stamps.append((base, at_s - 0.4))
             gpu = {
