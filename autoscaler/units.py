@@ -42,3 +42,41 @@ def parse_energy_j(text: str, *, bare_number_is_joules: bool = False) -> float:
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"must be a positive energy, got {text!r}")
     return value
+
+
+# Watts per unit, case-sensitive like the energy units: "mW" (milliwatts) is refused, never read
+# as megawatts. A power cap on a job is a rack's or a contract's, so MW is the top.
+POWER_UNITS_W: dict[str, float] = {"W": 1.0, "kW": 1e3, "MW": 1e6}
+
+
+def parse_power_w(text: str, *, bare_number_is_watts: bool = False) -> float:
+    """``"12 kW"`` -> 12000.0 watts; a positive power. Raises ValueError naming the units.
+
+    A bare number is watts only where the caller says so (a CLI flag documents it); the
+    annotation contract requires a unit, as it does for energy.
+    """
+    m = _ENERGY_RE.match(text)
+    units = ", ".join(POWER_UNITS_W)
+    if m is None:
+        raise ValueError(f"needs a number with a unit ({units}), got {text!r}")
+    unit = m.group(2) or ("W" if bare_number_is_watts else "")
+    if unit not in POWER_UNITS_W:
+        if not unit:
+            raise ValueError(f"needs a unit ({units}), got {text!r}")
+        raise ValueError(f"unknown power unit {unit!r} in {text!r}; use one of {units}")
+    value = float(m.group(1)) * POWER_UNITS_W[unit]
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be a positive power, got {text!r}")
+    return value
+
+
+def parse_rate(text: str) -> float:
+    """A price or an intensity per unit (``"0.20"`` per kWh, ``"350"`` gCO2/kWh): a finite
+    number >= 0, no currency or unit (the job's own money). Raises ValueError."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError(f"must be a number >= 0 (no currency or unit), got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"must be a finite number >= 0, got {text!r}")
+    return value

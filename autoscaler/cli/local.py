@@ -65,7 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--objective",
         metavar="OBJECTIVE",
         default="energy",
-        help="energy (least J/sample, default), time, or balanced:<eta 0..1>",
+        help="energy (least J/sample, default), time, balanced:<eta 0..1>, cost (needs "
+        "--price-per-kwh and/or --price-per-worker-hour) or carbon (needs --carbon-g-per-kwh)",
     )
     parser.add_argument(
         "--budget",
@@ -142,6 +143,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "estimate, e.g. 30W, 0.2kW (default $EA_STATIC_POWER or none; see docs/local.md)",
     )
     parser.add_argument(
+        "--max-power", metavar="POWER", default=None,
+        help="peak-power cap for the job: a degree predicted to draw more is not used, e.g. "
+        "300W, 1.5kW, 2MW (bare number: W); if none fits, the least-power degree runs",
+    )
+    parser.add_argument(
+        "--price-per-kwh", metavar="X", default=None,
+        help="electricity price per kWh (a number >= 0, any currency): the cost objective's "
+        "energy term, and cost per sample in the output",
+    )
+    parser.add_argument(
+        "--price-per-worker-hour", metavar="X", default=None,
+        help="price of one worker for one hour (same currency as --price-per-kwh): the cost "
+        "objective's worker term",
+    )
+    parser.add_argument(
+        "--carbon-g-per-kwh", metavar="X", default=None,
+        help="grid carbon intensity in gCO2 per kWh (>= 0): what the carbon objective minimises",
+    )
+    parser.add_argument(
         "train_command",  # not "command": the dispatcher's sub-command name lives there
         metavar="-- COMMAND",
         nargs=argparse.REMAINDER,
@@ -159,8 +179,10 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
         LocalSettings,
         default_overlap,
         max_local_workers,
+        missing_prices,
         parse_duration_s,
         parse_energy_j,
+        parse_power_w,
     )
     from autoscaler.runtime.local.static_power import static_power_setting
 
@@ -171,14 +193,20 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
         raise UserError(f"--static-power: {e}") from None
     try:
         objective = Objective.parse(args.objective)
-        if str(objective) in ("cost", "carbon"):  # issue 12: price flags not there yet
-            raise ValueError("cost and carbon need prices, which local mode cannot take yet")
     except ValueError as e:
         raise UserError(f"--objective: {e}") from None
     try:
         budget_j = None if args.budget is None else parse_energy_j(args.budget)
     except ValueError as e:
         raise UserError(f"--budget: {e}") from None
+    try:
+        max_power_w = None if args.max_power is None else parse_power_w(args.max_power)
+    except ValueError as e:
+        raise UserError(f"--max-power: {e}") from None
+    per_kwh, per_worker_h, carbon = (_rate(args, flag, dest) for flag, dest in _RATE_FLAGS)
+    missing = missing_prices(objective, per_kwh, per_worker_h, carbon)
+    if missing:
+        raise UserError(f"--objective: {missing}")
     try:
         deadline_s = None if args.deadline is None else parse_duration_s(args.deadline)
     except ValueError as e:
@@ -202,6 +230,8 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
             objective=objective, energy_budget_j=budget_j, deadline_after_s=deadline_s,
             total_samples=args.total_samples, interval_s=interval_s, dry_run=args.dry_run,
             report_dir=report_dir, live=args.live, static_power_w=static_w,
+            max_power_w=max_power_w, price_per_kwh=per_kwh,
+            price_per_worker_hour=per_worker_h, carbon_g_per_kwh=carbon,
             overlap_restarts=(
                 default_overlap(os.cpu_count() or 1, args.max_replicas)
                 if args.overlap is None else args.overlap
@@ -214,6 +244,17 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
         raise UserError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
+def _rate(args: argparse.Namespace, flag: str, dest: str) -> float | None:
+    """One price flag: a number >= 0, or None when not given; a bad one is a UserError."""
+    from autoscaler import units
+
+    raw = getattr(args, dest)
+    try:
+        return None if raw is None else units.parse_rate(raw)
+    except ValueError as e:
+        raise UserError(f"{flag}: {e}") from None
+
+
 # LocalSettings field -> the flag a user typed, for validation messages.
 _FLAG_OF = {
     "min_replicas": "--min",
@@ -223,7 +264,17 @@ _FLAG_OF = {
     "interval_s": "--interval",
     "deadline_after_s": "--deadline",
     "energy_budget_j": "--budget",
+    "max_power_w": "--max-power",
+    "price_per_kwh": "--price-per-kwh",
+    "price_per_worker_hour": "--price-per-worker-hour",
+    "carbon_g_per_kwh": "--carbon-g-per-kwh",
 }
+# Price flags -> their LocalSettings field (and the argparse dest).
+_RATE_FLAGS = (
+    ("--price-per-kwh", "price_per_kwh"),
+    ("--price-per-worker-hour", "price_per_worker_hour"),
+    ("--carbon-g-per-kwh", "carbon_g_per_kwh"),
+)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,8 +18,9 @@ from enum import StrEnum
 from typing import Any
 
 from autoscaler import units
+from autoscaler.decision.prices import Prices, Rate
 from autoscaler.decision.types import MAX_REPLICAS as REPLICA_CAP
-from autoscaler.decision.types import JobSpec, Objective
+from autoscaler.decision.types import JobSpec, Objective, ObjectiveKind
 
 PREFIX = "energy-autoscaler.io/"
 
@@ -31,11 +32,16 @@ MAX_REPLICAS = "max-replicas"
 ENERGY_BUDGET = "energy-budget"
 DEADLINE = "deadline"
 TOTAL_SAMPLES = "total-samples"
+PRICE_PER_KWH = "price-per-kwh"  # money per kWh drawn, currency-free
+PRICE_PER_WORKER_HOUR = "price-per-worker-hour"  # money per worker per hour
+CARBON_G_PER_KWH = "carbon-g-per-kwh"  # grid carbon intensity, gCO2 per kWh
+MAX_POWER = "max-power"  # peak-power cap with a unit: W, kW, MW
 RECOMMENDATION = "recommendation"  # written by the operator
 STATE = "state"  # written by the operator: learned model, versioned
 
 USER_KEYS = frozenset(
-    {ENABLED, MODE, OBJECTIVE, MIN_REPLICAS, MAX_REPLICAS, ENERGY_BUDGET, DEADLINE, TOTAL_SAMPLES}
+    {ENABLED, MODE, OBJECTIVE, MIN_REPLICAS, MAX_REPLICAS, ENERGY_BUDGET, DEADLINE, TOTAL_SAMPLES,
+     PRICE_PER_KWH, PRICE_PER_WORKER_HOUR, CARBON_G_PER_KWH, MAX_POWER}
 )
 OPERATOR_KEYS = frozenset({RECOMMENDATION, STATE})
 MAX_PROBLEM = 300  # characters of one problem's text
@@ -79,6 +85,11 @@ def is_enabled(annotations: Mapping[str, str]) -> bool:
 def parse_energy_j(text: str) -> float:
     """``"5 kWh"`` -> 1.8e7. A unit is required (see :mod:`autoscaler.units`)."""
     return units.parse_energy_j(text)
+
+
+def parse_power_w(text: str) -> float:
+    """``"12 kW"`` -> 12000.0. A unit is required (see :mod:`autoscaler.units`)."""
+    return units.parse_power_w(text)
 
 
 def parse_rfc3339_s(text: str) -> float:
@@ -154,8 +165,6 @@ def parse_job_annotations(
     if OBJECTIVE in ours:
         try:
             objective = Objective.parse(ours[OBJECTIVE])
-            if str(objective) in ("cost", "carbon"):  # issue 12: price annotations not there yet
-                raise ValueError("cost and carbon need prices, which annotations cannot set yet")
         except ValueError as e:
             errors.append(AnnotationError(OBJECTIVE, str(e)))
 
@@ -173,6 +182,8 @@ def parse_job_annotations(
     budget_j: float | None = field(ENERGY_BUDGET, parse_energy_j)
     deadline_s: float | None = field(DEADLINE, parse_rfc3339_s)
     total: float | None = field(TOTAL_SAMPLES, _positive_float)
+    max_power_w: float | None = field(MAX_POWER, parse_power_w)
+    prices = _prices(ours, objective.kind, field, errors)
 
     # Defaults are capped, not refused: an elasticPolicy may allow more than the cap, and the
     # operator then recommends within [.., REPLICA_CAP] (an owner's own annotation is refused).
@@ -198,5 +209,31 @@ def parse_job_annotations(
         energy_budget_j=budget_j,
         deadline_s=deadline_s,
         total_samples=total,
+        max_power_w=max_power_w,
+        prices=prices,
     )
     return JobAnnotations(mode=mode, spec=spec)
+
+
+def _prices(ours: Mapping[str, str], kind: ObjectiveKind,
+            field: Callable[[str, Callable[[str], Any]], Any],
+            errors: list[AnnotationError]) -> Prices | None:
+    """The job's constant prices (None when it gives none), and, for ``cost`` or ``carbon``,
+    an error naming the annotation the objective needs but the job lacks. A price that is
+    there but invalid has its own error already: the objective's would only repeat it."""
+    per_kwh: float | None = field(PRICE_PER_KWH, units.parse_rate)
+    per_worker_h: float | None = field(PRICE_PER_WORKER_HOUR, units.parse_rate)
+    carbon: float | None = field(CARBON_G_PER_KWH, units.parse_rate)
+    if kind is ObjectiveKind.COST and not {PRICE_PER_KWH, PRICE_PER_WORKER_HOUR} & ours.keys():
+        errors.append(AnnotationError(OBJECTIVE, f"cost needs {PREFIX}{PRICE_PER_KWH} or "
+                                      f"{PREFIX}{PRICE_PER_WORKER_HOUR}, and the job has neither"))
+    if kind is ObjectiveKind.CARBON and CARBON_G_PER_KWH not in ours:
+        errors.append(AnnotationError(OBJECTIVE, f"carbon needs {PREFIX}{CARBON_G_PER_KWH}, "
+                                      "and the job does not have it"))
+    if per_kwh is None and per_worker_h is None and carbon is None:
+        return None
+    return Prices(
+        energy_per_kwh=None if per_kwh is None else Rate.constant(per_kwh),
+        per_worker_hour=None if per_worker_h is None else Rate.constant(per_worker_h),
+        carbon_g_per_kwh=None if carbon is None else Rate.constant(carbon),
+    )

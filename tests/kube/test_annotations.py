@@ -147,3 +147,84 @@ def test_operator_written_keys_are_not_user_errors() -> None:
 ])
 def test_only_enabled_true_opts_in(annotations: dict[str, str], enabled: bool) -> None:
     assert ann.is_enabled(annotations) is enabled
+
+
+# --- issue 12: prices, carbon intensity, power cap, cost / carbon objectives ---------------
+
+@pytest.mark.parametrize(("text", "watts"), [
+    ("300 W", 300.0),
+    ("1.5kW", 1500.0),
+    ("2 MW", 2e6),
+    (" 1e3 W ", 1000.0),
+])
+def test_max_power_units_convert_to_watts(text: str, watts: float) -> None:
+    assert parse(max_power=text).spec.max_power_w == pytest.approx(watts)
+
+
+@pytest.mark.parametrize("text", ["300", "5 kw", "5 mW", "5 KW", "5 kWh", "-1 kW", "0 W",
+                                  "lots", "", "1e400 W"])
+def test_max_power_without_a_listed_unit_or_positive_number_is_refused(text: str) -> None:
+    with pytest.raises(ann.InvalidAnnotations) as e:
+        parse(max_power=text)
+    assert [err.key for err in e.value.errors] == [P + "max-power"]
+
+
+@pytest.mark.parametrize(("extra", "objective", "per_kwh", "per_worker_h", "carbon"), [
+    ({"objective": "cost", "price_per_kwh": "0.20"}, "cost", 0.20, None, None),
+    ({"objective": "cost", "price_per_worker_hour": "2.5"}, "cost", None, 2.5, None),
+    ({"objective": "cost", "price_per_kwh": "0", "price_per_worker_hour": "1e1"}, "cost",
+     0.0, 10.0, None),
+    ({"objective": "Carbon", "carbon_g_per_kwh": "350"}, "carbon", None, None, 350.0),
+    ({"carbon_g_per_kwh": "350", "price_per_kwh": " 0.3 "}, "energy", 0.3, None, 350.0),
+])
+def test_prices_parse_into_constant_rates(
+    extra: dict[str, str], objective: str, per_kwh: float | None, per_worker_h: float | None,
+    carbon: float | None,
+) -> None:
+    spec = parse(**extra).spec
+    assert str(spec.objective) == objective
+    assert spec.prices is not None
+
+    def value(rate: object) -> float | None:
+        return None if rate is None else rate.value_at(0.0)  # type: ignore[attr-defined]
+
+    assert value(spec.prices.energy_per_kwh) == per_kwh
+    assert value(spec.prices.per_worker_hour) == per_worker_h
+    assert value(spec.prices.carbon_g_per_kwh) == carbon
+
+
+def test_no_price_annotations_means_no_prices() -> None:
+    assert parse().spec.prices is None
+
+
+@pytest.mark.parametrize(("extra", "key"), [
+    ({"price_per_kwh": "-0.1"}, "price-per-kwh"),
+    ({"price_per_kwh": "0.20 EUR"}, "price-per-kwh"),
+    ({"price_per_kwh": "nan"}, "price-per-kwh"),
+    ({"price_per_worker_hour": "inf"}, "price-per-worker-hour"),
+    ({"price_per_worker_hour": "cheap"}, "price-per-worker-hour"),
+    ({"carbon_g_per_kwh": "-5"}, "carbon-g-per-kwh"),
+    ({"carbon_g_per_kwh": "350 g"}, "carbon-g-per-kwh"),
+    ({"objective": "cost", "price_per_kwh": "-1"}, "price-per-kwh"),  # not twice: no repeat
+])
+def test_invalid_prices_name_their_key(extra: dict[str, str], key: str) -> None:
+    with pytest.raises(ann.InvalidAnnotations) as e:
+        parse(**extra)
+    assert [err.key for err in e.value.errors] == [P + key]
+    assert str(e.value).startswith(P + key + ": ")
+
+
+@pytest.mark.parametrize(("extra", "missing"), [
+    ({"objective": "cost"}, [P + "price-per-kwh", P + "price-per-worker-hour"]),
+    ({"objective": "cost", "carbon_g_per_kwh": "300"}, [P + "price-per-kwh"]),
+    ({"objective": "carbon"}, [P + "carbon-g-per-kwh"]),
+    ({"objective": "carbon", "price_per_kwh": "0.2"}, [P + "carbon-g-per-kwh"]),
+])
+def test_cost_or_carbon_without_its_price_says_which_annotation_is_missing(
+    extra: dict[str, str], missing: list[str]
+) -> None:
+    with pytest.raises(ann.InvalidAnnotations) as e:
+        parse(**extra)
+    [err] = e.value.errors
+    assert err.key == P + "objective"
+    assert all(m in err.problem for m in missing)

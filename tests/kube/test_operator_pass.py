@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from kube_helpers import PYTORCHJOB, STATEFULSET, Harness, P, opt_in, pytorchjob, statefulset
 
 from autoscaler.kube.events import rfc3339
@@ -298,3 +299,43 @@ def test_a_deleted_job_is_forgotten_with_its_metrics(api: FakeKubeApi, harness: 
     harness.step()
     assert harness.core.jobs == {}
     assert 'name="a"' not in harness.metrics.exposition().decode()
+
+
+def test_a_cost_job_gets_a_recommendation_priced_per_sample(
+        api: FakeKubeApi, harness: Harness) -> None:
+    """Issue 12: ``objective: cost`` with its prices is served, and the recommendation says
+    what a sample costs at the recommended degree (and no carbon figure: none was given)."""
+    api.add(PYTORCHJOB, pytorchjob("c", 2, opt_in(objective="cost", price_per_kwh="0.2",
+                                                  price_per_worker_hour="2.5",
+                                                  max_power="10 kW")))
+    api.add(PYTORCHJOB, pytorchjob("g", 2, opt_in(objective="carbon",
+                                                  carbon_g_per_kwh="350")))
+    harness.cache.relist()
+    for _ in range(12):
+        harness.step()
+    assert harness.events("InvalidAnnotation") == []
+    rec = recommendation(harness, PYTORCHJOB, "c")
+    assert rec["objective"] == "cost" and rec["feasible"] is True
+    predicted = rec["predicted"]
+    assert isinstance(predicted, dict)
+    assert "carbon_g_per_sample" not in predicted
+    n, x, j = rec["replicas"], predicted["throughput_sps"], predicted["energy_per_sample_j"]
+    assert isinstance(n, int) and isinstance(x, float) and isinstance(j, float)
+    expected = j / 3.6e6 * 0.2 + n / x / 3600 * 2.5
+    assert predicted["cost_per_sample"] == pytest.approx(expected, rel=1e-4)
+    carbon = recommendation(harness, PYTORCHJOB, "g")["predicted"]
+    assert isinstance(carbon, dict) and "cost_per_sample" not in carbon
+    assert carbon["carbon_g_per_sample"] == pytest.approx(
+        carbon["energy_per_sample_j"] / 3.6e6 * 350, rel=1e-4)
+
+
+def test_a_cost_job_without_a_price_is_warned_and_left_alone(
+        api: FakeKubeApi, harness: Harness) -> None:
+    api.add(PYTORCHJOB, pytorchjob("c", 2, opt_in(mode="enforce", objective="cost")))
+    harness.cache.relist()
+    for _ in range(3):
+        harness.step()
+    [warning] = harness.events("InvalidAnnotation")
+    assert warning["message"].startswith(P + "objective: cost needs " + P + "price-per-kwh")
+    assert harness.annotation(PYTORCHJOB, "c", "recommendation") is None
+    assert api.count("PATCH", "/scale") == 0

@@ -51,6 +51,23 @@ TRAIN = [sys.executable, "examples/train_elastic.py"]
         (["--budget=-1kJ", "--", *TRAIN], "--budget"),
         (["--start", "-1", "--", *TRAIN], "--start"),
         (["--max", "-1", "--", *TRAIN], "--max"),
+        # issue 12: prices, carbon intensity, the power cap, cost / carbon need their prices
+        (["--objective", "cost", "--", *TRAIN],
+         "--objective: cost needs --price-per-kwh or --price-per-worker-hour"),
+        (["--objective", "cost", "--carbon-g-per-kwh", "300", "--", *TRAIN], "--objective: cost"),
+        (["--objective", "carbon", "--", *TRAIN], "--objective: carbon needs --carbon-g-per-kwh"),
+        (["--objective", "carbon", "--price-per-kwh", "0.2", "--", *TRAIN], "--objective: carbon"),
+        (["--price-per-kwh=-0.2", "--", *TRAIN], "--price-per-kwh"),
+        (["--price-per-kwh", "0.2EUR", "--", *TRAIN], "--price-per-kwh"),
+        (["--price-per-kwh", "nan", "--", *TRAIN], "--price-per-kwh"),
+        (["--price-per-worker-hour", "inf", "--", *TRAIN], "--price-per-worker-hour"),
+        (["--price-per-worker-hour", "cheap", "--", *TRAIN], "--price-per-worker-hour"),
+        (["--carbon-g-per-kwh", "-1", "--", *TRAIN], "--carbon-g-per-kwh"),
+        (["--max-power", "0", "--", *TRAIN], "--max-power"),
+        (["--max-power", "5 mW", "--", *TRAIN], "--max-power"),
+        (["--max-power", "5 kWh", "--", *TRAIN], "--max-power"),
+        (["--max-power", "1e400", "--", *TRAIN], "--max-power"),
+        (["--max-power=-3kW", "--", *TRAIN], "--max-power"),
     ],
 )
 def test_bad_flags_get_one_line_and_exit_code_2(
@@ -96,3 +113,44 @@ def test_flags_become_settings_with_absolute_deadline_and_units() -> None:
     spec = s.job_spec(started_at_s=1000.0)
     assert spec.deadline_s == pytest.approx(1600.0)
     assert str(spec.objective) == "balanced:0.3"
+
+
+@pytest.mark.parametrize(("flags", "objective", "max_power_w", "prices"), [
+    (["--objective", "cost", "--price-per-kwh", "0.2"], "cost", None, (0.2, None, None)),
+    (["--objective", "cost", "--price-per-worker-hour", "2.5", "--max-power", "1.5kW"], "cost",
+     1500.0, (None, 2.5, None)),
+    (["--objective", "carbon", "--carbon-g-per-kwh", "350", "--max-power", "300"], "carbon",
+     300.0, (None, None, 350.0)),
+    (["--price-per-kwh", "0", "--carbon-g-per-kwh", "0", "--max-power", "2 MW"], "energy",
+     2e6, (0.0, None, 0.0)),
+    ([], "energy", None, None),
+])
+def test_price_and_power_flags_reach_the_job_spec(
+    flags: list[str], objective: str, max_power_w: float | None,
+    prices: tuple[float | None, float | None, float | None] | None,
+) -> None:
+    from autoscaler.cli import build_parser
+    from autoscaler.cli.local import settings_from_args
+
+    argv = ["local", *flags, "--", *TRAIN]
+    spec = settings_from_args(build_parser(argv).parse_args(argv)).job_spec(started_at_s=0.0)
+    assert str(spec.objective) == objective
+    assert spec.max_power_w == max_power_w
+    if prices is None:
+        assert spec.prices is None
+        return
+    assert spec.prices is not None
+    rates = (spec.prices.energy_per_kwh, spec.prices.per_worker_hour,
+             spec.prices.carbon_g_per_kwh)
+    assert tuple(None if r is None else r.value_at(0.0) for r in rates) == prices
+
+
+def test_help_says_what_each_price_and_power_flag_does(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["local", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for flag in ("--price-per-kwh X", "--price-per-worker-hour X", "--carbon-g-per-kwh X",
+                 "--max-power POWER"):
+        assert flag in out
+    assert "cost (needs --price-per-kwh" in out

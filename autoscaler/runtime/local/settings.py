@@ -14,7 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autoscaler import units
-from autoscaler.decision.types import JobSpec, Objective
+from autoscaler.decision.prices import Prices, Rate
+from autoscaler.decision.types import JobSpec, Objective, ObjectiveKind
 
 _DURATION_UNITS_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
@@ -40,6 +41,23 @@ def parse_energy_j(text: str) -> float:
     """``--budget``: ``"50kJ"`` → 50000.0; a bare number is joules. Units as in
     :data:`autoscaler.units.ENERGY_UNITS_J` (case-sensitive: ``MJ`` is megajoules)."""
     return units.parse_energy_j(text, bare_number_is_joules=True)
+
+
+def parse_power_w(text: str) -> float:
+    """``--max-power``: ``"1.5kW"`` → 1500.0; a bare number is watts. Units as in
+    :data:`autoscaler.units.POWER_UNITS_W` (case-sensitive: ``mW`` is refused)."""
+    return units.parse_power_w(text, bare_number_is_watts=True)
+
+
+def missing_prices(objective: Objective, price_per_kwh: float | None,
+                   price_per_worker_hour: float | None, carbon_g_per_kwh: float | None) -> str:
+    """What the objective needs but the flags lack, as one line ('' when nothing is missing)."""
+    if objective.kind is ObjectiveKind.COST and price_per_kwh is None \
+            and price_per_worker_hour is None:
+        return "cost needs --price-per-kwh or --price-per-worker-hour"
+    if objective.kind is ObjectiveKind.CARBON and carbon_g_per_kwh is None:
+        return "carbon needs --carbon-g-per-kwh"
+    return ""
 
 
 def default_overlap(cpu_count: int, max_replicas: int) -> bool:
@@ -109,6 +127,11 @@ class LocalSettings(BaseModel):
     # The host's static (idle) power charged to the job once, as part of the energy estimate
     # (autoscaler.runtime.local.static_power); 0: none.
     static_power_w: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    # Issue 12: a peak-power cap (W) and constant prices (currency-free; gCO2 for carbon).
+    max_power_w: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    price_per_kwh: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    price_per_worker_hour: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    carbon_g_per_kwh: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _bounds(self) -> LocalSettings:
@@ -120,7 +143,20 @@ class LocalSettings(BaseModel):
                 f"--start ({start}) must be within --min..--max "
                 f"({self.min_replicas}..{self.max_replicas})"
             )
+        missing = missing_prices(self.objective, self.price_per_kwh,
+                                 self.price_per_worker_hour, self.carbon_g_per_kwh)
+        if missing:
+            raise ValueError(f"--objective {missing}")
         return self
+
+    @property
+    def prices(self) -> Prices | None:
+        """The prices given on the command line, as constants (None: none given)."""
+        given = (self.price_per_kwh, self.price_per_worker_hour, self.carbon_g_per_kwh)
+        if all(v is None for v in given):
+            return None
+        kwh, worker_h, carbon = (None if v is None else Rate.constant(v) for v in given)
+        return Prices(energy_per_kwh=kwh, per_worker_hour=worker_h, carbon_g_per_kwh=carbon)
 
     @property
     def first_replicas(self) -> int:
@@ -136,4 +172,6 @@ class LocalSettings(BaseModel):
             energy_budget_j=self.energy_budget_j,
             deadline_s=deadline,
             total_samples=self.total_samples,
+            max_power_w=self.max_power_w,
+            prices=self.prices,
         )

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 
 from autoscaler.decision import Controller, Decision, JobSpec, Progress, Quality, Reason, Window
+from autoscaler.decision.prices import J_PER_KWH, S_PER_HOUR, Prices, Rate
+from autoscaler.decision.types import DegreePrediction
 from autoscaler.kube import annotations as ann
 from autoscaler.kube.events import EventReason, rfc3339
 from autoscaler.kube.kinds import ObjectRef
@@ -84,6 +86,8 @@ def recommendation_json(decision: Decision, spec: JobSpec, now_s: float, *, appl
         "throughput_sps": _finite(p.throughput_sps),
         "power_w": _finite(p.power_w),
     }
+    if predicted is not None and p is not None and spec.prices is not None:
+        predicted.update(_priced(spec.prices, p, now_s))
     body = {
         "replicas": decision.replicas,
         "current": decision.current,
@@ -101,6 +105,32 @@ def recommendation_json(decision: Decision, spec: JobSpec, now_s: float, *, appl
 
 def _finite(x: float) -> float | None:
     return round(x, 6) if math.isfinite(x) else None
+
+
+def _priced(prices: Prices, p: DegreePrediction, now_s: float) -> dict[str, float | None]:
+    """Money and gCO2 per sample at the predicted degree, for the prices the job gave (a key
+    only for what was given), priced at the values holding now (a schedule's current value,
+    not the plan's mean over the remaining work)."""
+    def now(rate: Rate | None) -> float:
+        return 0.0 if rate is None else rate.value_at(now_s)
+
+    kwh_per_sample = p.energy_per_sample_j / J_PER_KWH
+    worker_h_per_sample = (p.replicas / p.throughput_sps / S_PER_HOUR
+                           if p.throughput_sps > 0 else math.inf)
+    out: dict[str, float | None] = {}
+    if prices.has_cost:
+        worker = now(prices.per_worker_hour)
+        out["cost_per_sample"] = _finite_sig(
+            kwh_per_sample * now(prices.energy_per_kwh)
+            + (worker_h_per_sample * worker if worker > 0 else 0.0))
+    if prices.has_carbon:
+        out["carbon_g_per_sample"] = _finite_sig(kwh_per_sample * now(prices.carbon_g_per_kwh))
+    return out
+
+
+def _finite_sig(x: float) -> float | None:
+    """Six significant digits: a cost per sample is often far below 1e-6 of the money."""
+    return float(f"{x:.6g}") if math.isfinite(x) else None
 
 
 def absorb(job: TrackedJob, window: Window | None) -> None:
