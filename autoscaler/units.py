@@ -20,7 +20,29 @@ ENERGY_UNITS_J: dict[str, float] = {
     "kWh": 3.6e6,
     "MWh": 3.6e9,
 }
-_ENERGY_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+_QUANTITY_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+# Watts per unit, case-sensitive like the energy units: "mW" (milliwatts) is refused, never read
+# as megawatts. A power cap on a job is a rack's or a contract's, so MW is the top.
+POWER_UNITS_W: dict[str, float] = {"W": 1.0, "kW": 1e3, "MW": 1e6}
+
+
+def _parse_quantity(text: str, units: dict[str, float], kind: str, bare_unit: str | None) -> float:
+    """A positive number with one of ``units``; ``bare_unit`` is assumed when none is typed
+    (None: a unit is required). ValueError messages name the accepted units."""
+    m = _QUANTITY_RE.match(text)
+    names = ", ".join(units)
+    if m is None:
+        raise ValueError(f"needs a number with a unit ({names}), got {text!r}")
+    unit = m.group(2) or (bare_unit or "")
+    if unit not in units:
+        if not unit:
+            raise ValueError(f"needs a unit ({names}), got {text!r}")
+        raise ValueError(f"unknown {kind} unit {unit!r} in {text!r}; use one of {names}")
+    value = float(m.group(1)) * units[unit]
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be a positive {kind}, got {text!r}")
+    return value
 
 
 def parse_energy_j(text: str, *, bare_number_is_joules: bool = False) -> float:
@@ -29,24 +51,7 @@ def parse_energy_j(text: str, *, bare_number_is_joules: bool = False) -> float:
     A bare number (``"5000"``) is accepted as joules only where the caller says so (a CLI flag
     documents it); the annotation contract requires a unit.
     """
-    m = _ENERGY_RE.match(text)
-    units = ", ".join(ENERGY_UNITS_J)
-    if m is None:
-        raise ValueError(f"needs a number with a unit ({units}), got {text!r}")
-    unit = m.group(2) or ("J" if bare_number_is_joules else "")
-    if unit not in ENERGY_UNITS_J:
-        if not unit:
-            raise ValueError(f"needs a unit ({units}), got {text!r}")
-        raise ValueError(f"unknown energy unit {unit!r} in {text!r}; use one of {units}")
-    value = float(m.group(1)) * ENERGY_UNITS_J[unit]
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"must be a positive energy, got {text!r}")
-    return value
-
-
-# Watts per unit, case-sensitive like the energy units: "mW" (milliwatts) is refused, never read
-# as megawatts. A power cap on a job is a rack's or a contract's, so MW is the top.
-POWER_UNITS_W: dict[str, float] = {"W": 1.0, "kW": 1e3, "MW": 1e6}
+    return _parse_quantity(text, ENERGY_UNITS_J, "energy", "J" if bare_number_is_joules else None)
 
 
 def parse_power_w(text: str, *, bare_number_is_watts: bool = False) -> float:
@@ -55,19 +60,7 @@ def parse_power_w(text: str, *, bare_number_is_watts: bool = False) -> float:
     A bare number is watts only where the caller says so (a CLI flag documents it); the
     annotation contract requires a unit, as it does for energy.
     """
-    m = _ENERGY_RE.match(text)
-    units = ", ".join(POWER_UNITS_W)
-    if m is None:
-        raise ValueError(f"needs a number with a unit ({units}), got {text!r}")
-    unit = m.group(2) or ("W" if bare_number_is_watts else "")
-    if unit not in POWER_UNITS_W:
-        if not unit:
-            raise ValueError(f"needs a unit ({units}), got {text!r}")
-        raise ValueError(f"unknown power unit {unit!r} in {text!r}; use one of {units}")
-    value = float(m.group(1)) * POWER_UNITS_W[unit]
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"must be a positive power, got {text!r}")
-    return value
+    return _parse_quantity(text, POWER_UNITS_W, "power", "W" if bare_number_is_watts else None)
 
 
 def parse_rate(text: str) -> float:
