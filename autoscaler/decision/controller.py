@@ -8,6 +8,7 @@ window costs no refit.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -31,6 +32,7 @@ from autoscaler.decision.step_model import (
     workers_per_node,
 )
 from autoscaler.decision.types import (
+    UNTRUSTED_QUALITIES,
     Decision,
     DegreePrediction,
     JobSpec,
@@ -69,6 +71,12 @@ class Controller:
     def update_spec(self, spec: JobSpec) -> None:
         """Replace bounds/objective/constraints (e.g. the job's annotations changed)."""
         self._spec = spec
+
+    def set_resize_cost(self, downtime_s: float) -> None:
+        """What a resize costs here, as measured (seconds without training): it replaces the
+        configured guess wherever the policy weighs a resize. Fits do not depend on it."""
+        if downtime_s != self._cfg.resize_downtime_s:
+            self._cfg = dataclasses.replace(self._cfg, resize_downtime_s=downtime_s)
 
     def observe(self, window: Window) -> None:
         """Record a window; only steady-state OK windows enter the fit."""
@@ -169,7 +177,7 @@ class Controller:
         problem: str | None = None
         if newest is not None:
             age_s = now_s - newest.end_s
-            if newest.quality in (Quality.STALE, Quality.MISSING, Quality.INVALID):
+            if newest.quality in UNTRUSTED_QUALITIES:
                 problem = f"newest window is {newest.quality.value}: {newest.note or 'no detail'}"
             elif age_s > self._cfg.stale_after_s:
                 problem = f"newest window ended {age_s:.0f} s ago (> {self._cfg.stale_after_s:g} s)"

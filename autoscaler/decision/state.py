@@ -47,17 +47,18 @@ def window_from_dict(data: dict[str, Any], *, fittable: bool = False) -> Window:
         raise ValueError(f"controller state: a window must be an object, got {type(data).__name__}")
     try:
         window = Window(
-            start_s=_num(data["start_s"], TIME_LIMIT_S), end_s=_num(data["end_s"], TIME_LIMIT_S),
-            replicas=_int(data["replicas"], 0, MAX_REPLICAS),
-            throughput_sps=_num(data["throughput_sps"], VALUE_LIMIT, finite=fittable),
-            power_w=_num(data["power_w"], VALUE_LIMIT, finite=fittable),
-            energy_j=_num(data["energy_j"], VALUE_LIMIT, finite=False),
-            samples=_num(data["samples"], VALUE_LIMIT, finite=False),
+            start_s=number(data["start_s"], TIME_LIMIT_S),
+            end_s=number(data["end_s"], TIME_LIMIT_S),
+            replicas=whole(data["replicas"], 0, MAX_REPLICAS),
+            throughput_sps=number(data["throughput_sps"], VALUE_LIMIT, finite=fittable),
+            power_w=number(data["power_w"], VALUE_LIMIT, finite=fittable),
+            energy_j=number(data["energy_j"], VALUE_LIMIT, finite=False),
+            samples=number(data["samples"], VALUE_LIMIT, finite=False),
             source=_text(data.get("source", "unknown")), quality=Quality(data.get("quality", "ok")),
             note=_text(data.get("note", "")),
             step_s=_opt_num(data.get("step_s")), sync_s=_opt_num(data.get("sync_s")),
             batch_per_worker=_opt_num(data.get("batch_per_worker")),
-            nodes=None if data.get("nodes") is None else _int(data["nodes"], 0, MAX_REPLICAS),
+            nodes=None if data.get("nodes") is None else whole(data["nodes"], 0, MAX_REPLICAS),
         )
     except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise ValueError(f"controller state: bad window: {_short(e)}") from e
@@ -95,7 +96,7 @@ def _short(e: BaseException) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def _num(value: Any, limit: float, *, finite: bool = True) -> float:
+def number(value: Any, limit: float, *, finite: bool = True) -> float:
     """A JSON number as a float: never a bool, a string or an int too large for a float."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {type(value).__name__}")
@@ -107,15 +108,20 @@ def _num(value: Any, limit: float, *, finite: bool = True) -> float:
     return x
 
 
+def optional_number(value: Any, limit: float = VALUE_LIMIT) -> float | None:
+    """None, or a finite number within ``limit``."""
+    return None if value is None else number(value, limit)
+
+
 def _opt_num(value: Any) -> float | None:
-    return None if value is None else _num(value, VALUE_LIMIT, finite=False)
+    return None if value is None else number(value, VALUE_LIMIT, finite=False)
 
 
-def _opt_time(value: Any) -> float | None:
-    return None if value is None else _num(value, TIME_LIMIT_S)
+def optional_time(value: Any) -> float | None:
+    return None if value is None else number(value, TIME_LIMIT_S)
 
 
-def _int(value: Any, lo: int, hi: int) -> int:
+def whole(value: Any, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected a whole number, got {type(value).__name__}")
     if not lo <= value <= hi:
@@ -152,10 +158,11 @@ def load_state(state: dict[str, Any]) -> LoadedState:
         return LoadedState(
             windows=[window_from_dict(w, fittable=True) for w in windows],
             newest=None if newest is None else window_from_dict(newest),
-            last_resize_s=_opt_time(state.get("last_resize_s")),
-            last_resize_replicas=None if replicas is None else _int(replicas, 0, MAX_REPLICAS),
-            drift_at_s=_opt_time(state.get("drift_at_s")),
-            discarded={_text(k)[:64]: _int(v, 0, int(VALUE_LIMIT)) for k, v in discarded.items()},
+            last_resize_s=optional_time(state.get("last_resize_s")),
+            last_resize_replicas=None if replicas is None else whole(replicas, 0, MAX_REPLICAS),
+            drift_at_s=optional_time(state.get("drift_at_s")),
+            discarded={_text(k)[:64]: whole(v, 0, int(VALUE_LIMIT))
+                       for k, v in discarded.items()},
         )
     except (TypeError, ValueError, OverflowError) as e:
         raise ValueError(f"controller state is malformed: {_short(e)}") from e

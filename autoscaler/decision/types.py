@@ -64,6 +64,11 @@ class Quality(StrEnum):
     INVALID = "invalid"  # NaN, negative, absurd, or a counter reset inside the window
 
 
+# Qualities that make the newest window untrustworthy for a decision: the engine holds, and the
+# operator reports the job's metrics as stale.
+UNTRUSTED_QUALITIES = (Quality.STALE, Quality.MISSING, Quality.INVALID)
+
+
 @dataclass(frozen=True)
 class Window:
     """One measurement window of a job at one degree.

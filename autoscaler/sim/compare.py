@@ -106,6 +106,7 @@ def run_named(scenario: Scenario, workload: Workload, name: str) -> RunResult:
         interval_s=scenario.controller.interval_s,
         seed=scenario.seed,
         prices=scenario_prices(scenario),
+        spec=job_spec(scenario),
     )
 
 

@@ -7,6 +7,12 @@ contain downtime are marked ``Quality.WARMUP`` (the policy must not fit them). T
 exactly when ``total_samples`` are done: the last interval is cut short, so no energy is charged
 past the end. No wall clock is read anywhere.
 
+The policy runs inside a :class:`~autoscaler.decision.session.JobSession`, exactly as in local
+mode and the operator: the session counts the *measured* windows (so budget and deadline are
+judged on what a reporter would have said, not on the simulator's truth), notes each resize,
+and asks the policy. The result's energy and time are the truth. The scenario's resize downtime
+reaches the policy as its configured resize cost, as an operator's settings would give it.
+
 Windows carry what a worker's reporter would send: ``nodes`` always, and for a ``step:``
 workload the mean step time, its synchronisation part and the per-worker batch of the steps run
 in the window (downtime runs no steps), with the window's throughput noise applied to both parts
@@ -23,7 +29,8 @@ from typing import Protocol
 import numpy as np
 
 from autoscaler.decision.prices import Prices
-from autoscaler.decision.types import Decision, Progress, Quality, Window
+from autoscaler.decision.session import JobSession
+from autoscaler.decision.types import Decision, JobSpec, Progress, Quality, Window
 from autoscaler.sim.workload import Segment, Workload
 
 
@@ -112,7 +119,7 @@ class _Split:
 
 def run_policy(
     workload: Workload,
-    policy: Policy,
+    policy: Policy | JobSession,
     *,
     name: str,
     start_replicas: int,
@@ -121,10 +128,19 @@ def run_policy(
     interval_s: float,
     seed: int,
     prices: Prices | None = None,
+    spec: JobSpec | None = None,
 ) -> RunResult:
-    """Simulate the whole job under ``policy``; deterministic for a given ``seed``."""
+    """Simulate the whole job under ``policy``; deterministic for a given ``seed``. ``spec``:
+    the job as the policy knows it (its budget is what the session counts against); by default
+    the bounds and the total work only."""
     rng = np.random.default_rng(seed)
     total = workload.total_samples
+    if isinstance(policy, JobSession):
+        session = policy  # the caller's: its ledger and checkpoint can be read afterwards
+    else:
+        if spec is None:
+            spec = JobSpec(min_replicas, max_replicas, total_samples=total)
+        session = JobSession(spec, engine=policy)
     st = _State(prices=prices)
     n = start_replicas
     resizes = 0
@@ -151,7 +167,7 @@ def run_policy(
         f_x, f_p = workload.noise_factors(rng)
         meas_x, meas_p = max(0.0, true_x * f_x), max(0.0, true_p * f_p)
         split = _split(st, n, st.samples_done - samples0, f_x)
-        policy.observe(
+        session.observe(
             Window(
                 start_s=start_s,
                 end_s=st.t_s,
@@ -169,7 +185,7 @@ def run_policy(
                 nodes=workload.nodes(n),
             )
         )
-        decision = policy.decide(st.t_s, Progress(n, st.samples_done, st.energy_j))
+        decision = session.decide(st.t_s, n).decision
         reasons[decision.reason.value] += 1
         infeasible = not decision.feasible
         if decision.replicas != n:
@@ -181,7 +197,7 @@ def run_policy(
             n = decision.replicas
             resizes += 1
             st.downtime_left_s = workload.resize_downtime_s
-            policy.note_resize(n, st.t_s)
+            session.note_resize(n, st.t_s)
 
     return RunResult(
         policy=name,

@@ -41,10 +41,11 @@ def harness(api: FakeKubeApi | None = None) -> Harness:
     return Harness(api or FakeKubeApi(), settings(), measurer)
 
 
-def crafted_state(body: Any = None, *, raw: bytes | None = None) -> str:
-    """``v1:`` + base64(zlib(JSON)) of any body (or of raw bytes)."""
+def crafted_state(body: Any = None, *, raw: bytes | None = None, version: int = 1) -> str:
+    """``v<version>:`` + base64(zlib(JSON)) of any body (or of raw bytes). Version 1 is the
+    state before the job session (still read, converted); version 2 holds the session's."""
     data = raw if raw is not None else json.dumps(body).encode()
-    return "v1:" + base64.b64encode(zlib.compress(data, 9)).decode("ascii")
+    return f"v{version}:" + base64.b64encode(zlib.compress(data, 9)).decode("ascii")
 
 
 def workers(h: Harness, name: str) -> int:

@@ -122,7 +122,7 @@ def test_an_elastic_policy_above_the_cap_is_capped_not_fatal() -> None:
     h = harness(api)
     h.step()
     job = h.core.jobs["pytorchjobs.kubeflow.org/ml/bad"]
-    assert job.controller.spec.max_replicas == MAX_REPLICAS
+    assert job.session.spec.max_replicas == MAX_REPLICAS
 
 
 def test_a_workload_above_the_cap_is_left_alone_with_a_warning() -> None:

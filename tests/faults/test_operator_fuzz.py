@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autoscaler.decision import Controller, PolicyConfig
+from autoscaler.decision.session import JobSession
 from autoscaler.kube import annotations as ann
 from autoscaler.kube.state import JobMemory, decode, encode
 
@@ -130,12 +131,28 @@ def valid_state() -> dict[str, Any]:
         n = 2 if i < 3 else 4
         ctl.observe(Window(1.8e9 + 30 * i, 1.8e9 + 30 * i + 30, n, 100.0 * n, 300.0 * n,
                            9000.0 * n, 3000.0 * n, "table"))
-    memory = JobMemory(controller=ctl.to_state(), samples_done=5.0, last_resize_s=1.7e9,
-                       last_target=4)
+    return {"version": 1, "controller": ctl.to_state(), "samples_done": 5.0,
+            "last_resize_s": 1.7e9, "last_target": 4}
+
+
+def valid_session_state() -> dict[str, Any]:
+    """The same job as the operator writes it now: the job session's checkpoint."""
+    from autoscaler.decision import JobSpec
+
+    session = JobSession.from_state(JobSpec(1, 8), {"version": 1,
+                                                    "engine": VALID["controller"]})
+    session.note_downtime(12.0)
+    session.note_resize(4, 1.7e9)
+    memory = JobMemory(session=session.to_state(), events={"Resized": "4"})
     return dict(json.loads(zlib.decompress(base64.b64decode(encode(memory)[3:]))))
 
 
 VALID = valid_state()
+VALID2 = valid_session_state()
+SESSION_FIELDS = st.sampled_from(["version", "engine", "ledger", "resize"])
+LEDGER_FIELDS = st.sampled_from(["samples", "energy_j", "budget_energy_j", "budget_j",
+                                 "last_end_s"])
+RESIZE_FIELDS = st.sampled_from(["at_s", "to", "downtimes_s"])
 
 
 @st.composite
@@ -153,8 +170,27 @@ def mutated_state(draw: st.DrawFn) -> dict[str, Any]:
     return dict(body)
 
 
+@st.composite
+def mutated_session_state(draw: st.DrawFn) -> dict[str, Any]:
+    body = json.loads(json.dumps(VALID2))
+    for _ in range(draw(st.integers(1, 3))):
+        session = body["session"]
+        part = draw(st.sampled_from(["session", "ledger", "resize", "top"]))
+        if part == "ledger" and isinstance(session.get("ledger"), dict):
+            session["ledger"][draw(LEDGER_FIELDS)] = draw(JSON)
+        elif part == "resize" and isinstance(session.get("resize"), dict):
+            session["resize"][draw(RESIZE_FIELDS)] = draw(JSON)
+        elif part == "session":
+            session[draw(SESSION_FIELDS)] = draw(JSON)
+        else:
+            body[draw(st.sampled_from(["session", "events", "version"]))] = draw(JSON)
+    return dict(body)
+
+
 STATES = st.one_of(
     mutated_state().map(crafted_state),
+    mutated_session_state().map(lambda body: crafted_state(body, version=2)),
+    JSON.map(lambda body: crafted_state({"version": 2, "session": body}, version=2)),
     JSON.map(lambda body: crafted_state({"version": 1, "controller": body})),
     JSON.map(crafted_state),
     st.integers(1, 200_000).map(lambda depth: crafted_state(
@@ -179,10 +215,10 @@ def readable(text: str) -> bool:
         return True
     try:
         memory = decode(text)
-        if memory.controller is not None:
-            Controller.from_state(ann.parse_job_annotations(
+        if memory.session is not None:
+            JobSession.from_state(ann.parse_job_annotations(
                 opt_in(), current_replicas=2, elastic_min=1, elastic_max=8).spec,
-                memory.controller, PolicyConfig())
+                memory.session, PolicyConfig())
     except ValueError:
         return False
     return True
@@ -199,7 +235,7 @@ def check_state(text: str) -> None:
         assert len(warnings) == 1 and warnings[0]["type"] == "Warning"
         COUNTS["states refused"] += 1
     decode(h.annotation(PYTORCHJOB, "bad", "state") or "")  # replaced by a readable one
-    assert math.isfinite(h.core.jobs["pytorchjobs.kubeflow.org/ml/bad"].memory.samples_done)
+    assert math.isfinite(h.core.jobs["pytorchjobs.kubeflow.org/ml/bad"].session.ledger.samples)
 
 
 @CI

@@ -80,7 +80,7 @@ def test_kill_9_after_a_resize_then_a_new_leader_does_not_resize_again(
             first.wait()
     resizes = api.count("PATCH", "/scale")
     state = decode(api.obj(PYTORCHJOB, "ml", "a")["metadata"]["annotations"][P + "state"])
-    assert state.last_target == 5  # recorded before the resize
+    assert state.session is not None and state.session["resize"]["to"] == 5  # recorded before
     updated = json.loads(api.obj(PYTORCHJOB, "ml", "a")["metadata"]["annotations"][
         P + "recommendation"])["updated"]
 

@@ -116,16 +116,15 @@ def test_release_lets_a_standby_take_over_at_once(api: FakeKubeApi) -> None:
 
 
 def test_state_round_trips_and_is_compressed() -> None:
-    memory = JobMemory(controller={"version": 1, "windows": [[1.0, 2.0]] * 200},
-                       samples_done=5.0, energy_used_j=7.5, budget_text="1 kWh",
-                       last_resize_s=3.0, last_target=4, events={"Resized": "4"})
+    memory = JobMemory(session={"version": 1, "engine": {"windows": [[1.0, 2.0]] * 200},
+                                "ledger": {"samples": 5.0}}, events={"Resized": "4"})
     text = encode(memory)
-    assert text.startswith("v1:")
+    assert text.startswith("v2:")
     assert decode(text) == memory
     assert len(text) < 1000
 
 
-@pytest.mark.parametrize("text", ["v2:abc", "garbage", "v1:not-base64!!", "v1:"])
+@pytest.mark.parametrize("text", ["v3:abc", "v2:abc", "garbage", "v1:not-base64!!", "v1:"])
 def test_unreadable_state_is_a_state_error_not_a_crash(text: str) -> None:
     with pytest.raises(StateError):
         decode(text)

@@ -61,7 +61,8 @@ def test_enforce_resizes_a_pytorchjob_through_scale_and_says_so(
     assert resized["message"].startswith(f"resized 2 -> {rec['replicas']} replicas")
     assert resized["type"] == "Normal"
     state = decode(harness.annotation(PYTORCHJOB, "a", "state") or "")
-    assert state.last_target == rec["replicas"]  # written before the resize, in the same patch
+    assert state.session is not None
+    assert state.session["resize"]["to"] == rec["replicas"]  # written before the resize, same patch
 
 
 def test_enforce_resizes_a_statefulset_within_its_annotated_bounds(
@@ -168,9 +169,10 @@ def test_a_failed_resize_is_rolled_back_so_the_model_does_not_believe_it(
     assert report.errors == 1 and workers(harness, "a") == 8
     assert harness.events("Resized") == []
     job = next(iter(harness.core.jobs.values()))
-    assert job.memory.last_target is None
+    assert job.session.last_resize[1] is None
     # refused for good (403): the state and recommendation are corrected at once ...
-    assert decode(harness.annotation(PYTORCHJOB, "a", "state") or "").last_target is None
+    written = decode(harness.annotation(PYTORCHJOB, "a", "state") or "").session
+    assert written is not None and written["resize"]["to"] is None
     assert recommendation(harness, PYTORCHJOB, "a")["applied"] is False
     harness.step()  # ... and the next interval tries again (the bound still applies)
     assert workers(harness, "a") == 5
@@ -202,13 +204,13 @@ def test_a_restart_restores_what_was_learned_and_keeps_each_jobs_cadence(
         api: FakeKubeApi, harness: Harness) -> None:
     api.add(PYTORCHJOB, pytorchjob("a", 2, opt_in(mode="enforce")))
     harness.until(lambda: api.count("PATCH", "/scale") > 0)
-    learned = next(iter(harness.core.jobs.values())).controller.to_state()
+    learned = next(iter(harness.core.jobs.values())).session.to_state()["engine"]
     scales = api.count("PATCH", "/scale")
 
     harness.start()  # a new operator process: empty memory, same cluster
     assert harness.step(seconds=1).due == 0  # not decided earlier than the old one would have
     [job] = harness.core.jobs.values()
-    assert job.controller.to_state()["windows"] == learned["windows"]
+    assert job.session.to_state()["engine"]["windows"] == learned["windows"]
     assert harness.step(seconds=29).due == 1
     assert api.count("PATCH", "/scale") == scales  # inside the resize's warm-up: no resize
 
@@ -249,8 +251,8 @@ def test_an_unreadable_state_annotation_means_learning_afresh(
     assert report.errors == 0 and report.due == 1
     assert recommendation(harness, PYTORCHJOB, "a")["current"] == 2
     # the next checkpoint replaces the unreadable value with what this operator learned
-    harness.until(lambda: (harness.annotation(PYTORCHJOB, "a", "state") or "").startswith("v1:"))
-    assert decode(harness.annotation(PYTORCHJOB, "a", "state") or "").controller is not None
+    harness.until(lambda: (harness.annotation(PYTORCHJOB, "a", "state") or "").startswith("v2:"))
+    assert decode(harness.annotation(PYTORCHJOB, "a", "state") or "").session is not None
 
 
 def test_each_job_costs_one_patch_and_at_most_two_requests_per_interval(

@@ -57,7 +57,8 @@ def test_only_the_lease_holder_writes_and_a_successor_restores_from_annotations(
     second.tick(now_s)
     assert second.leading
     [job] = second.core.jobs.values()
-    assert job.controller.to_state()["windows"]  # learned by op-1, restored from the annotation
+    # learned by op-1, restored from the annotation
+    assert job.session.to_state()["engine"]["windows"]
 
 
 def test_a_pass_waits_for_the_cache_to_sync(api: FakeKubeApi) -> None:
@@ -79,13 +80,13 @@ def test_a_failure_inside_the_decision_engine_fails_one_job_only(harness: Harnes
     harness.step()
 
     class Broken:
-        spec = next(iter(harness.core.jobs.values())).controller.spec
+        spec = next(iter(harness.core.jobs.values())).session.spec
 
         def observe(self, window: object) -> None:
             raise RuntimeError("bug")
 
     key = next(k for k in harness.core.jobs if "pytorchjobs" in k)
-    harness.core.jobs[key].controller = Broken()  # type: ignore[assignment]
+    harness.core.jobs[key].session = Broken()  # type: ignore[assignment]
     report = harness.step(errors_ok=True)
     assert (report.due, report.errors) == (2, 1)
     assert api.count("PATCH", "/statefulsets/b") == 2

@@ -6,8 +6,10 @@ decide, and resizes through the torchrun actuator (never in dry-run). After a re
 workers' counters are gone, so the loop banks the samples they reported and starts a fresh
 baseline once the new degree has settled; no window ever spans a restart.
 
-The resize cost the engine weighs (``resize_downtime_s``) starts as a guess and is replaced by
-the median measured latency after each resize: the engine learns what a resize costs *here*.
+The loop is an adapter around :class:`~autoscaler.decision.session.JobSession`, as the
+simulator and the operator are: the session counts each window (one rule per quality), decides
+from its ledger, and learns what a resize costs *here* from each resize's measured downtime
+(``resize_downtime_s`` is only the guess before the first one).
 
 Ctrl-C and SIGTERM end the job the same way a resize does (SIGTERM to every process group,
 the script's final checkpoint, SIGKILL after a grace period), and the report is still written.
@@ -21,10 +23,8 @@ samples trained after the last window (or between a resize's last scrape and its
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import signal
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,7 +35,8 @@ from autoscaler.actuators.base import Actuator, DryRunActuator
 from autoscaler.actuators.runlock import RunLock
 from autoscaler.actuators.torchrun import StartupError, TorchrunActuator
 from autoscaler.actuators.torchrun_events import exit_message
-from autoscaler.decision import Controller, PolicyConfig, Progress
+from autoscaler.decision import PolicyConfig
+from autoscaler.decision.session import JobSession
 from autoscaler.decision.types import Decision, Window
 from autoscaler.runtime.local.plot import try_plot
 from autoscaler.runtime.local.report import (
@@ -92,7 +93,7 @@ class LocalRun:
         self.config = PolicyConfig(
             warmup_s=settings.settle_s, resize_downtime_s=settings.resize_downtime_s
         )
-        self.controller = Controller(settings.job_spec(self.started_at_s), self.config)
+        self.session = JobSession(settings.job_spec(self.started_at_s), self.config)
         self.job = TorchrunActuator(
             command=list(settings.command),
             log_dir=settings.report_dir / "logs",
@@ -110,7 +111,6 @@ class LocalRun:
             started_at_s=self.started_at_s, start_replicas=first,
         )  # fmt: skip
         self._banked_samples = 0.0  # reported by workers that have since been restarted
-        self._energy_used_j = 0.0
         self._window: Window | None = None
         self._decision: Decision | None = None
         self._settle_until_s = self.started_at_s
@@ -163,7 +163,7 @@ class LocalRun:
             failures = 0
             window = compute_window(baseline, snap, replicas=self.job.current())
             self._observe(window, snap)
-            decision = self.controller.decide(snap.at_s, self._progress(snap))
+            decision = self.session.decide(snap.at_s, self.job.current()).decision
             self._decision = decision
             self.record.decisions.append(decision)
             self.view.show(self._state(), new_decision=True)
@@ -184,21 +184,18 @@ class LocalRun:
         window = with_static_power(window, self.s.static_power_w)  # the host's, charged once
         self._window = window
         self.record.windows.append(window)
-        self.controller.observe(window)
-        if window.energy_j == window.energy_j and window.energy_j >= 0:
-            self._energy_used_j += window.energy_j
+        self.session.observe(window)
         self.record.samples_done = self._samples_done(snap)
 
     def _samples_done(self, snap: Snapshot) -> float:
         return self._banked_samples + sum(w.samples for w in snap.workers.values())
 
-    def _progress(self, snap: Snapshot) -> Progress:
-        return Progress(self.job.current(), self._samples_done(snap), self._energy_used_j)
-
     def _resize(self, decision: Decision, snap: Snapshot) -> None:
         banked_before = self._banked_samples
         self._banked_samples = self._samples_done(snap)
-        requested_at_s = self.clock()
+        # At the decision's time, as the simulator and the operator note theirs: the decision
+        # and the request are milliseconds apart, and one clock reading per tick is the rule.
+        requested_at_s = decision.now_s
         before = self.job.current()
         self.view.show(self._state(f"resizing {before} -> {decision.replicas}"), new_decision=False)
         self.job.scale_to(decision.replicas)
@@ -222,19 +219,14 @@ class LocalRun:
         # Only real resizes teach the cost (the first start also pays cold caches), and the
         # cost is the time without training: with overlapped restarts the old workers train
         # while the new ones start.
-        downtimes = [
-            r.downtime_s for r in self.job.resizes if r.downtime_s is not None and r.from_replicas
-        ]
-        if downtimes:
-            cfg = dataclasses.replace(self.config, resize_downtime_s=statistics.median(downtimes))
-            if cfg != self.config:
-                self.config = cfg
-                state = self.controller.to_state()
-                self.controller = Controller.from_state(self.controller.spec, state, cfg)
-        self.controller.note_resize(self.job.current(), requested_at_s)
-        self._settle_until_s = requested_at_s + max(
-            self.config.warmup_s, self.config.resize_downtime_s
-        )
+        last = self.job.resizes[-1] if self.job.resizes else None
+        if last is not None and last.from_replicas and last.downtime_s is not None:
+            self.session.note_downtime(last.downtime_s)
+        self.session.note_resize(self.job.current(), requested_at_s)
+        downtime_s = self.session.measured_downtime_s
+        if downtime_s is None:
+            downtime_s = self.config.resize_downtime_s
+        self._settle_until_s = requested_at_s + max(self.config.warmup_s, downtime_s)
 
     def _settled_baseline(self) -> Snapshot | None:
         """The first snapshot of a new degree, taken once the engine's warm-up is over;
@@ -294,7 +286,8 @@ class LocalRun:
             self.record.resizes = list(self.job.resizes)
             self.record.ended_at_s = self.clock()
             self.record.final_replicas = self.job.current() or None
-            self.record.predictions = self.controller.predictions()
+            controller = self.session.controller
+            self.record.predictions = controller.predictions() if controller is not None else ()
             report = build_report(self.record)
             report["plot"] = try_plot(report, self.s.report_dir / "report.png")
             write_report_json(report, self.s.report_dir)

@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from autoscaler.decision import Controller, PolicyConfig
+from autoscaler.decision import PolicyConfig
+from autoscaler.decision.session import JobSession
 from autoscaler.decision.types import MAX_REPLICAS
 from autoscaler.kube import annotations as ann
 from autoscaler.kube.cache import ObjectCache
@@ -30,8 +31,6 @@ from autoscaler.kube.state import JobMemory, decode
 from autoscaler.runtime.operator.jobs import (
     Plan,
     TrackedJob,
-    budget_left_j,
-    confirm_resize,
     inputs_signature,
     last_decided_s,
 )
@@ -138,7 +137,7 @@ class OperatorCore(OperatorWrites):
             if outcome != "error":
                 self._failed.pop(plan.job.ref.key, None)
             try:
-                export_plan(self.metrics, plan, budget_left_j(plan.job), self._source_name)
+                export_plan(self.metrics, plan, plan.standing.budget_left_j, self._source_name)
             except Exception as e:  # metrics are worth a log line, never a failed pass
                 log.warning("%s: metrics not exported: %s", plan.job.ref.key, short(e))
         self.metrics.jobs.labels("served").set(len(self.jobs))
@@ -205,7 +204,7 @@ class OperatorCore(OperatorWrites):
             job = self._restore(ref, annotations, parsed.spec, parsed.mode, inputs, now_s, events)
             self.jobs[ref.key] = job
         elif job.inputs != inputs:
-            job.controller.update_spec(parsed.spec)
+            job.session.update_spec(parsed.spec)  # a new budget counts from now
             job.mode, job.inputs = parsed.mode, inputs
         if ann.PREFIX + ann.STATE not in annotations:  # new, or the owner deleted it: write it
             job.last_checkpoint_s = -math.inf  # with the next patch (no extra request)
@@ -214,9 +213,6 @@ class OperatorCore(OperatorWrites):
                      "decides from the new size (and may resize it back)", ref.key,
                      job.last_seen_replicas, replicas)
         job.last_seen_replicas = replicas
-        budget_text = annotations.get(ann.PREFIX + ann.ENERGY_BUDGET, "")
-        if job.memory.budget_text != budget_text:  # a new budget counts from now
-            job.memory.budget_text, job.memory.energy_used_j = budget_text, 0.0
         return job, obj, replicas
 
     def _restore(self, ref: ObjectRef, annotations: dict[str, str], spec: Any, mode: ann.Mode,
@@ -228,21 +224,19 @@ class OperatorCore(OperatorWrites):
         that cannot be used is discarded (one ``InvalidState`` Warning) and overwritten at the
         job's next patch, so neither this leader nor the next trips over it again."""
         text = annotations.get(ann.PREFIX + ann.STATE)
-        memory, controller, bad = JobMemory(), None, False
+        memory, session, bad = JobMemory(), None, False
         if text:
             try:
                 memory = decode(text)
-                if memory.controller is not None:
-                    controller = Controller.from_state(spec, memory.controller, self.policy)
+                if memory.session is not None:  # restored: a resize on record is re-noted
+                    session = JobSession.from_state(spec, memory.session, self.policy)
             except Exception as e:  # StateError/ValueError by design; anything else, a bug
                 message = (f"{ann.PREFIX}{ann.STATE}: cannot be restored ({short(e, 200)}); "
                            "it is discarded and the job is learned afresh")
                 log.warning("%s: %s", ref.key, message)
                 events.append((ref, EventReason.INVALID_STATE, message))
-                memory, controller, bad = JobMemory(), None, True
-        job = TrackedJob(ref, controller or Controller(spec, self.policy), memory, mode, inputs)
-        if controller is not None:
-            confirm_resize(job)
+                memory, session, bad = JobMemory(), None, True
+        job = TrackedJob(ref, session or JobSession(spec, self.policy), memory, mode, inputs)
         job.last_checkpoint_s = -math.inf if bad else now_s
         job.next_due_s = last_decided_s(annotations) + self.settings.interval_s
         return job

@@ -11,15 +11,15 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from autoscaler.decision import Controller, Decision, JobSpec, Progress, Quality, Reason, Window
+from autoscaler.decision import Decision, JobSpec, Reason, Window
 from autoscaler.decision.prices import J_PER_KWH, S_PER_HOUR, Prices, Rate
+from autoscaler.decision.session import JobSession, Resize, SessionDecision
 from autoscaler.decision.types import DegreePrediction
 from autoscaler.kube import annotations as ann
 from autoscaler.kube.events import EventReason, rfc3339
 from autoscaler.kube.kinds import ObjectRef
 from autoscaler.kube.state import JobMemory, encode
 
-STALE_QUALITIES = (Quality.STALE, Quality.MISSING, Quality.INVALID)
 # A workload at 0 replicas is paused by its owner: like the HPA, the operator leaves it alone.
 # Not an engine reason (the engine is never asked): the operator's own, in the recommendation.
 HOLD_PAUSED = "HoldPaused"
@@ -30,8 +30,8 @@ class TrackedJob:
     """What the operator holds in memory for one opted-in job."""
 
     ref: ObjectRef
-    controller: Controller
-    memory: JobMemory
+    session: JobSession  # the job's lifecycle: ledger, model, resize notes (checkpointed)
+    memory: JobMemory  # what is written to the state annotation
     mode: ann.Mode
     inputs: str  # signature of the owner's annotations the spec was parsed from
     next_due_s: float = 0.0
@@ -50,14 +50,18 @@ class Plan:
     job: TrackedJob
     resource_version: str
     seen_replicas: int
-    decision: Decision
+    standing: SessionDecision
     window: Window | None
     patch: dict[str, str | None] = field(default_factory=dict)
     events: list[tuple[EventReason, str]] = field(default_factory=list)
     resize_to: int | None = None
-    previous_resize: tuple[float | None, int | None] = (None, None)  # memory before this plan
+    previous_resize: Resize = (None, None)  # the session's record before this plan
     reason: str = ""  # the recommendation's reason when not the decision's (HoldPaused)
     problem: str | None = None  # why a resize that enforce mode wants is not carried out
+
+    @property
+    def decision(self) -> Decision:
+        return self.standing.decision
 
     @property
     def applied(self) -> bool:
@@ -65,7 +69,7 @@ class Plan:
         return not self.decision.resize or self.resize_to is not None
 
     def recommendation(self, now_s: float) -> str:
-        return recommendation_json(self.decision, self.job.controller.spec, now_s,
+        return recommendation_json(self.decision, self.job.session.spec, now_s,
                                    applied=self.applied, problem=self.problem,
                                    reason=self.reason)
 
@@ -133,37 +137,15 @@ def _finite_sig(x: float) -> float | None:
     return float(f"{x:.6g}") if math.isfinite(x) else None
 
 
-def absorb(job: TrackedJob, window: Window | None) -> None:
-    """Feed a new window to the model and the job's counters (each window counted once)."""
-    mem = job.memory
-    if window is None:
-        return
-    if mem.last_window_end_s is not None and window.end_s <= mem.last_window_end_s:
-        return
-    job.controller.observe(window)
-    mem.last_window_end_s = window.end_s
-    if window.quality is not Quality.INVALID:
-        mem.samples_done += max(0.0, window.samples)
-        mem.energy_used_j += max(0.0, window.energy_j)
-
-
 def confirm_resize(job: TrackedJob) -> None:
-    """/scale succeeded: the next windows are warm-up. Also used on restore, so a resize that
-    was recorded before a crash is known to the model even if its state predates it."""
-    mem = job.memory
-    if mem.last_resize_s is not None and mem.last_target is not None:
-        job.controller.note_resize(mem.last_target, mem.last_resize_s)
+    """The resize went through: the model treats the next windows as warm-up."""
+    job.session.confirm_resize()
 
 
 def undo_resize(plan: Plan) -> None:
-    """/scale failed (or was not attempted): forget the planned resize."""
+    """The resize failed (or was not attempted): forget the planned resize."""
     if plan.resize_to is not None:
-        plan.job.memory.last_resize_s, plan.job.memory.last_target = plan.previous_resize
-
-
-def budget_left_j(job: TrackedJob) -> float | None:
-    budget = job.controller.spec.energy_budget_j
-    return None if budget is None else budget - job.memory.energy_used_j
+        plan.job.session.undo_resize(plan.previous_resize)
 
 
 def plan_job(job: TrackedJob, *, resource_version: str, seen_replicas: int, window: Window | None,
@@ -173,19 +155,18 @@ def plan_job(job: TrackedJob, *, resource_version: str, seen_replicas: int, wind
     now (``enforce`` is then False); the recommendation says so when it is not applied."""
     if seen_replicas == 0:
         return _plan_paused(job, resource_version, now_s, checkpoint_every_s)
-    absorb(job, window)
+    if window is not None:
+        job.session.observe(window)  # counted once: a repeated window is ignored
     job.missed_windows = job.missed_windows + 1 if window is None else 0
-    mem = job.memory
-    progress = Progress(seen_replicas, mem.samples_done, mem.energy_used_j)
-    decision = job.controller.decide(now_s, progress)
-    plan = Plan(job, resource_version, seen_replicas, decision, window)
+    standing = job.session.decide(now_s, seen_replicas)
+    decision = standing.decision
+    plan = Plan(job, resource_version, seen_replicas, standing, window)
 
     if enforce and decision.resize and decision.replicas != seen_replicas:
-        # Recorded in the job's memory (and so in the state patch that precedes the resize);
-        # the model hears of it only once /scale succeeded (see ``confirm_resize``).
-        plan.previous_resize = (mem.last_resize_s, mem.last_target)
+        # Recorded in the session (and so in the state patch that precedes the resize); the
+        # model hears of it only once the resize succeeded (see ``confirm_resize``).
+        plan.previous_resize = job.session.plan_resize(decision.replicas, now_s)
         plan.resize_to = decision.replicas
-        mem.last_resize_s, mem.last_target = now_s, decision.replicas
 
     if not plan.applied:
         plan.problem = problem
@@ -198,19 +179,22 @@ def plan_job(job: TrackedJob, *, resource_version: str, seen_replicas: int, wind
 
 def checkpoint(plan: Plan) -> None:
     """Put the job's learned state into the plan's patch."""
-    plan.job.memory.controller = plan.job.controller.to_state()
+    plan.job.memory.session = plan.job.session.to_state()
     plan.patch[ann.PREFIX + ann.STATE] = encode(plan.job.memory)
 
 
 def _plan_paused(job: TrackedJob, resource_version: str, now_s: float,
                  checkpoint_every_s: float) -> Plan:
     """The owner scaled the workload to 0: hold there, decide nothing, measure nothing."""
-    spec = job.controller.spec
+    spec = job.session.spec
     decision = Decision(now_s=now_s, current=0, replicas=0, reason=Reason.HOLD_OPTIMAL,
                         message="paused: the workload runs 0 replicas; left alone until its "
                                 f"owner scales it up (bounds {spec.min_replicas}-"
                                 f"{spec.max_replicas})")
-    plan = Plan(job, resource_version, 0, decision, None, reason=HOLD_PAUSED)
+    ledger = job.session.ledger
+    standing = SessionDecision(decision, ledger.samples, ledger.total_energy_j,
+                               ledger.budget_left_j(), None, False, "")
+    plan = Plan(job, resource_version, 0, standing, None, reason=HOLD_PAUSED)
     plan.patch[ann.PREFIX + ann.RECOMMENDATION] = plan.recommendation(now_s)
     if now_s - job.last_checkpoint_s >= checkpoint_every_s:
         checkpoint(plan)
@@ -237,28 +221,20 @@ def _plan_events(plan: Plan, source_name: str) -> None:
     stale, why = "", ""
     if w is None and job.missed_windows >= 2:  # (one miss is normal: a source's first pass)
         stale, why = "missing", f"no measurements for this job from {source_name}"
-    elif w is not None and w.quality in STALE_QUALITIES:
-        stale, why = w.quality.value, f"newest window is {w.quality.value}: {w.note or 'no detail'}"
-    elif d.reason is Reason.HOLD_STALE:
-        stale, why = "stale", d.message
+    elif plan.standing.untrusted:
+        stale = plan.standing.untrusted
+        why = (f"newest window is {stale}: {w.note or 'no detail'}"
+               if w is not None and w.quality.value == stale else d.message)
     _changed(plan, EventReason.METRICS_STALE, stale,
              f"{why}; holding at {d.current} replicas" if stale else "")
 
-    left = budget_left_j(job)
-    risk = ""
-    spec = job.controller.spec
-    if left is not None:
-        remaining = None
-        if spec.total_samples is not None:
-            remaining = spec.total_samples - job.memory.samples_done
-        need = None
-        if d.predicted is not None and remaining is not None and remaining > 0:
-            need = d.predicted.energy_per_sample_j * remaining
-        if d.reason is Reason.INFEASIBLE_BUDGET or left <= 0 or (need is not None and need > left):
-            risk = "at-risk"
-            detail = f"need about {need:.3g} J" if need is not None else d.message
-            message = f"energy budget left {left:.3g} J; {detail}"
-    _changed(plan, EventReason.BUDGET_AT_RISK, risk, message if risk else "")
+    st = plan.standing
+    risk, message = ("at-risk", "") if st.budget_at_risk else ("", "")
+    if st.budget_at_risk and st.budget_left_j is not None:
+        detail = f"need about {st.budget_need_j:.3g} J" if st.budget_need_j is not None \
+            else d.message
+        message = f"energy budget left {st.budget_left_j:.3g} J; {detail}"
+    _changed(plan, EventReason.BUDGET_AT_RISK, risk, message)
 
 
 def last_decided_s(annotations: dict[str, str]) -> float:

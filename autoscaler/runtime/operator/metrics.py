@@ -86,7 +86,7 @@ def export_plan(m: OperatorMetrics, plan: Plan, budget_left_j: float | None,
         m.measured_jps.labels(*labels, source).set(w.power_w / w.throughput_sps)
     if d.predicted is not None:
         m.predicted_jps.labels(*labels, source).set(d.predicted.energy_per_sample_j)
-    m.energy_used.labels(*labels, source).set(plan.job.memory.energy_used_j)
+    m.energy_used.labels(*labels, source).set(plan.job.session.ledger.budget_energy_j)
     if budget_left_j is not None:
         m.budget_left.labels(*labels, source).set(budget_left_j)
 
