@@ -15,9 +15,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 TAG_VARIABLE = "EA_LOCAL_RUN_TAG"  # every process of one local job
 GEN_VARIABLE = "EA_LOCAL_RUN_GENERATION"  # ... of one start of it (overlapped restarts)
@@ -124,3 +126,16 @@ def end_tagged(
 def _kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+def reap(proc: subprocess.Popen[bytes] | None, log: IO[bytes] | None) -> None:
+    """Collect an ended launcher (SIGKILL if it has not exited 5 s after being ended) and close
+    its log, so no zombie or open file outlives a start."""
+    if proc is not None:
+        try:
+            proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if log is not None:
+        log.close()

@@ -32,7 +32,7 @@ import secrets
 import subprocess
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -40,15 +40,16 @@ from typing import IO
 from autoscaler.actuators.base import ActuatorError
 from autoscaler.actuators.owned import Watchdog, final_samples, generation_dir, read_ports
 from autoscaler.actuators.prestart import ready_path
-from autoscaler.actuators.processes import GEN_VARIABLE, TAG_VARIABLE, end_tagged, tagged_pids
+from autoscaler.actuators.processes import GEN_VARIABLE, end_tagged, reap, tagged_pids
 from autoscaler.actuators.runlock import private_dir, runtime_base
 from autoscaler.actuators.torchrun_cmd import (
     failure_cause,
     free_port,
     free_port_block,
     gate_supported,
+    log_tail,
     torchrun_argv,
-    worker_output_tail,
+    worker_env,
 )
 
 __all__ = ["ResizeEvent", "StartupError", "StepProbe", "TorchrunActuator", "scrape_step_probe"]
@@ -66,8 +67,10 @@ class TorchrunActuator:
 
     ``step_probe(ports)`` returns the workers' sample counters (or None while any is not
     serving yet); by default it scrapes their reporters on loopback, checking the run token.
-    Times are ``time.time()`` seconds, the runtime's clock. ``hold_fds`` (the run lock's) are
-    held by the watchdog until the job's last process is gone. Call ``close()`` at the end.
+    Event times are read from ``clock``, the caller's clock (unix seconds by default), so that
+    a resize's request, stop and first step are on the same clock as the decisions; timeouts
+    use the monotonic clock. ``hold_fds`` (the run lock's) are held by the watchdog until the
+    job's last process is gone. Call ``close()`` at the end.
     """
 
     command: Sequence[str]
@@ -86,6 +89,7 @@ class TorchrunActuator:
     token: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     hold_fds: Sequence[int] = ()
     run_dir: Path | None = None  # private (0700); None: a fresh one under runtime_base()
+    clock: Callable[[], float] = time.time  # the caller's: the times of resize events
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
     _replicas: int = field(default=0, init=False)
@@ -117,7 +121,7 @@ class TorchrunActuator:
             raise ActuatorError(f"replicas must be in 1..{self.max_replicas}, got {replicas}")
         if replicas == self._replicas and self.running():
             return
-        requested_at_s = time.time()
+        requested_at_s = self.clock()
         previous = self._replicas
         stop_began_at_s: float | None = None
         old_samples: float | None = None
@@ -125,7 +129,7 @@ class TorchrunActuator:
             log_path, stop_began_at_s, stopped_at_s, old_samples = self._overlapped(replicas)
         else:
             self.stop()
-            stopped_at_s = time.time()
+            stopped_at_s = self.clock()
             log_path = self._spawn(replicas)
         first_step_at_s = self._wait_first_step(replicas, log_path)
         self.resizes.append(
@@ -187,20 +191,9 @@ class TorchrunActuator:
             self._own_exit_code = self._proc.returncode  # it ended before we asked
         leader = self._proc.pid if self._proc is not None else None
         killed = end_tagged(self.tag, self.stop_grace_s, leader=leader)
-        self._reap(self._proc, self._log)
+        reap(self._proc, self._log)
         self._proc, self._log = None, None
         return killed
-
-    @staticmethod
-    def _reap(proc: subprocess.Popen[bytes] | None, log: IO[bytes] | None) -> None:
-        if proc is not None:
-            try:
-                proc.wait(timeout=5.0)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if log is not None:
-            log.close()
 
     def _overlapped(self, replicas: int) -> tuple[Path, float, float, float | None]:
         """Start the next generation behind a gate while the old one trains; once its workers
@@ -213,11 +206,11 @@ class TorchrunActuator:
         log_path = self._spawn(replicas, gate)
         ready = self._wait_ready(gate, replicas)
         counters = self._probe(old_ports)
-        stop_began_at_s = time.time()
+        stop_began_at_s = self.clock()
         end_tagged(f"{self.tag}-{old_gen}", self.stop_grace_s, variable=GEN_VARIABLE,
                    leader=old_proc.pid if old_proc is not None else None)  # fmt: skip
-        self._reap(old_proc, old_log)
-        stopped_at_s = time.time()
+        reap(old_proc, old_log)
+        stopped_at_s = self.clock()
         if not ready:  # e.g. the launcher is not importable by this python: plain restart
             self.stop()
             log_path = self._spawn(replicas)
@@ -255,21 +248,9 @@ class TorchrunActuator:
         log_path = self.log_dir / f"torchrun-{self._generation}.log"
         port_dir = private_dir(generation_dir(self.run_dir, self._generation))
         self._log = log_path.open("wb")
-        env = {
-            "GLOO_SOCKET_IFNAME": "lo",  # single host: collectives listen on loopback only
-            "NCCL_SOCKET_IFNAME": "lo",  # (a user's own setting wins)
-            **os.environ,
-            **self.env,
-            TAG_VARIABLE: self.tag,
-            GEN_VARIABLE: f"{self.tag}-{self._generation}",
-            "EA_METRICS_PORT": str(self.metrics_base_port),
-            "EA_METRICS_ADDR": "127.0.0.1",
-            "EA_METRICS_PORT_DIR": str(port_dir),
-            "EA_RUN_TOKEN": self.token,
-            "EA_CONTROLLER_PID": str(os.getpid()),
-            "EA_JOB": self.job_name,
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = worker_env({**os.environ, **self.env}, tag=self.tag, generation=self._generation,
+                         base_port=self.metrics_base_port, port_dir=port_dir, token=self.token,
+                         job_name=self.job_name)
         run_id = f"{self.job_name}-{self.tag}-{self._generation}"
         argv = torchrun_argv(self.command, replicas, free_port(), run_id, gate)
         self._log.write(("$ " + " ".join(argv) + "\n").encode())
@@ -300,7 +281,7 @@ class TorchrunActuator:
                 )  # fmt: skip
             counters = self._probe(self._ports(self._generation, replicas))
             if counters is not None and len(counters) == replicas and min(counters) > 0:
-                return time.time()
+                return self.clock()
             time.sleep(self.poll_s)
         with contextlib.suppress(ActuatorError):
             self.stop()
@@ -311,8 +292,4 @@ class TorchrunActuator:
 
     @staticmethod
     def _tail(path: Path, lines: int = 15) -> str:
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return worker_output_tail(text, lines)
+        return log_tail(path, lines)

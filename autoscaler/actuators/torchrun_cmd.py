@@ -3,14 +3,16 @@ of the torchrun actuator, kept apart so that it reads as lifecycle only."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from autoscaler.actuators.base import ActuatorError
+from autoscaler.actuators.processes import GEN_VARIABLE, TAG_VARIABLE
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -147,3 +149,33 @@ def failure_cause(log_text: str) -> str | None:
     root = causes.pop()  # the root cause is the table's last entry; torchrun's own SIGTERMs
     others = [c for c in causes if not c.endswith("SIGTERM")]  # to the rest are no news
     return "; ".join([root, *others])
+
+
+def worker_env(base: Mapping[str, str], *, tag: str, generation: int, base_port: int,
+               port_dir: Path, token: str, job_name: str) -> dict[str, str]:
+    """The environment of one start's processes: ``base`` (the controller's own plus the
+    user's), loopback-only collectives unless the user says otherwise, and what the reporter
+    and the process tagging need (the run token by environment only, never on a command line)."""
+    return {
+        "GLOO_SOCKET_IFNAME": "lo",  # single host: collectives listen on loopback only
+        "NCCL_SOCKET_IFNAME": "lo",  # (a user's own setting wins)
+        **base,
+        TAG_VARIABLE: tag,
+        GEN_VARIABLE: f"{tag}-{generation}",
+        "EA_METRICS_PORT": str(base_port),
+        "EA_METRICS_ADDR": "127.0.0.1",
+        "EA_METRICS_PORT_DIR": str(port_dir),
+        "EA_RUN_TOKEN": token,
+        "EA_CONTROLLER_PID": str(os.getpid()),
+        "EA_JOB": job_name,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The workers' last output lines in a torchrun log ("(no log)" when it cannot be read)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return worker_output_tail(text, lines)

@@ -102,6 +102,7 @@ class LocalRun:
             start_timeout_s=settings.start_timeout_s,
             overlap=settings.overlap_restarts,
             hold_fds=tuple(lock.fds) if lock is not None else (),
+            clock=clock,
         )
         first = settings.first_replicas
         self.resizer: Actuator = DryRunActuator(first) if settings.dry_run else self.job
