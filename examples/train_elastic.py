@@ -23,6 +23,11 @@ What makes it elastic:
   each step waits on DDP's gradient all-reduce (a communication hook), and ``reporter.sync()``
   times the per-step stop-flag all-reduce, so the autoscaler sees compute and sync apart.
 
+**Device**: under torchrun each worker trains on GPU ``LOCAL_RANK`` with NCCL when torch sees
+CUDA, else on the CPU with gloo (``--device auto``, the default; ``--device cuda`` insists on a
+GPU, ``--device cpu`` ignores it). ``--max-seconds`` stops a start after that long, as SIGTERM
+would (``benchmarks/gpu_check.sh`` uses it to time-box its run).
+
 Data is synthetic (a fixed random linear teacher) so nothing is downloaded. ``--step-log``
 appends one JSON line per completed step (rank 0) — the tests read it to prove that no step
 is lost or repeated across resizes.
@@ -68,9 +73,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--step-log", type=Path, default=None, help="JSON line per step (rank 0)")
     p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="auto (default): CUDA + NCCL under torchrun when torch sees a GPU, else CPU + gloo; "
+        "cuda: require a GPU (one-line error without one); cpu: CPU + gloo even with a GPU",
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="stop (checkpointed, as on SIGTERM) after this many seconds of this start: "
+        "a time-boxed run, e.g. a GPU check",
+    )
+    p.add_argument(
         "--crash-at-start", action="store_true", help=argparse.SUPPRESS
     )  # for the tests: a command that fails before its first step
     return p.parse_args(argv)
+
+
+def pick_device(choice: str, distributed: bool) -> torch.device:
+    """``--device`` → this worker's device. ``auto`` keeps the long-standing rule: CUDA only
+    under torchrun (a lone ``python train_elastic.py`` stays on the CPU, as the tests expect);
+    ``cuda`` asks for a GPU even without torchrun. Each worker takes GPU ``LOCAL_RANK``."""
+    wants_cuda = choice == "cuda" or (choice == "auto" and distributed)
+    if not wants_cuda or not torch.cuda.is_available():
+        if choice == "cuda":
+            raise SystemExit("train_elastic: --device cuda given but torch sees no CUDA device")
+        return torch.device("cpu")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
 
 
 def build_model(hidden: int) -> nn.Module:
@@ -180,13 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     rank = int(os.environ.get("RANK", "0"))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     distributed = "MASTER_ADDR" in os.environ
-    device = torch.device("cpu")
+    device = pick_device(args.device, distributed)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     if distributed:
-        use_cuda = torch.cuda.is_available()
-        if use_cuda:
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
 
     torch.manual_seed(args.seed)  # identical initial weights on every rank
     model = build_model(args.hidden).to(device)
@@ -203,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if rank == 0:
         print(f"train_elastic: rank 0 of {world}, resuming at step {step}", flush=True)
     stop_flag = torch.zeros(1, device=device)
+    deadline = None if args.max_seconds is None else time.monotonic() + args.max_seconds
     try:
         while max_steps is None or step < max_steps:
             x, y = batch_for_step(step, args.seed, args.global_batch, teacher, rank, world)
@@ -224,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             if rank == 0 and step % args.checkpoint_every == 0:
                 save_checkpoint(args.checkpoint, model, opt, step, args.global_batch, world)
                 last_saved = step
-            stop_flag.fill_(1.0 if _STOP_REQUESTED else 0.0)
+            out_of_time = deadline is not None and time.monotonic() >= deadline
+            stop_flag.fill_(1.0 if _STOP_REQUESTED or out_of_time else 0.0)
             if distributed:  # all ranks stop after the same step; a wait on the others
                 with reporter.sync() if reporter is not None else contextlib.nullcontext():
                     dist.all_reduce(stop_flag, op=dist.ReduceOp.MAX)
@@ -237,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             reporter.close()
         if rank == 0:
             why = "stopped by SIGTERM" if _STOP_REQUESTED else "finished"
+            if not _STOP_REQUESTED and deadline is not None and time.monotonic() >= deadline:
+                why = f"stopped after --max-seconds {args.max_seconds:g}"
             print(f"train_elastic: {why} at step {step} (world {world})", flush=True)
         if distributed and dist.is_initialized():
             dist.destroy_process_group()
