@@ -1,10 +1,12 @@
-"""Resizing a Kubernetes workload through its ``/scale`` subresource.
+"""Resizing a Kubernetes workload: through ``/scale`` or a patch, behind one seam.
 
 The actuator holds the policy, not the I/O: it sits below the ``kube`` layer, so the API calls
-come in through :class:`ScaleEndpoint` (implemented by ``autoscaler.kube.scale``). What it
-decides: the current degree is the one seen on the watched object (no GET per interval), and a
-conflict is met with one re-read — if the job is already at the target (another writer, or our
-own earlier attempt that timed out but landed) nothing more is sent; otherwise one retry.
+come in through :class:`ScaleEndpoint` (``autoscaler.kube.resize`` implements it for ``/scale``
+and for a JSON patch to a kind's replica path). The current degree is the one seen on the
+watched object (no GET per interval). A lost race is the endpoint's business: it re-reads once
+(:func:`autoscaler.kube.retry.retry_on_conflict`, the one conflict policy of every operator
+write), and if the job is already at the target nothing more is sent; otherwise one retry; a
+second conflict arrives here as :class:`ScaleConflictError`, a temporary :class:`ScaleError`.
 """
 
 from __future__ import annotations
@@ -12,20 +14,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from autoscaler.actuators.base import ActuatorError
-
-
-class ScaleConflictError(Exception):
-    """The ``/scale`` write lost a race (HTTP 409)."""
-
-
-class ScaleEndpoint(Protocol):
-    """One object's ``/scale``. Errors other than a conflict are raised as
-    :class:`~autoscaler.actuators.base.ActuatorError` (with ``temporary`` set when a later
-    attempt may succeed)."""
-
-    def read_replicas(self) -> int: ...
-
-    def write_replicas(self, replicas: int) -> int: ...
 
 
 class ScaleError(ActuatorError):
@@ -36,9 +24,26 @@ class ScaleError(ActuatorError):
         self.temporary = temporary
 
 
+class ScaleConflictError(ScaleError):
+    """The write lost a race (HTTP 409) twice in a row: the next interval decides again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, temporary=True)
+
+
+class ScaleEndpoint(Protocol):
+    """One object's degree. Errors are raised as :class:`ScaleError`."""
+
+    def read_replicas(self) -> int: ...
+
+    def write_replicas(self, replicas: int) -> int:
+        """Set the degree (re-reading once on a conflict); the degree the object now has."""
+        ...
+
+
 class KubeScaleActuator:
     """``current()`` is the degree last seen on the object (or set by us); ``scale_to`` writes
-    ``/scale``. Create one per job per pass from the watched object's replica count."""
+    through the endpoint. Create one per job per pass from the watched object's degree."""
 
     def __init__(self, endpoint: ScaleEndpoint, seen_replicas: int) -> None:
         self._endpoint = endpoint
@@ -52,16 +57,4 @@ class KubeScaleActuator:
             raise ValueError(f"replicas must be >= 1, got {replicas}")
         if replicas == self._replicas:
             return
-        try:
-            self._replicas = self._endpoint.write_replicas(replicas)
-        except ScaleConflictError:
-            now = self._endpoint.read_replicas()
-            if now == replicas:
-                self._replicas = now
-                return
-            try:
-                self._replicas = self._endpoint.write_replicas(replicas)
-            except ScaleConflictError as e:
-                raise ScaleError(
-                    f"/scale to {replicas}: conflict twice in a row: {e}", temporary=True
-                ) from e
+        self._replicas = self._endpoint.write_replicas(replicas)

@@ -36,12 +36,15 @@ PRICE_PER_KWH = "price-per-kwh"  # money per kWh drawn, currency-free
 PRICE_PER_WORKER_HOUR = "price-per-worker-hour"  # money per worker per hour
 CARBON_G_PER_KWH = "carbon-g-per-kwh"  # grid carbon intensity, gCO2 per kWh
 MAX_POWER = "max-power"  # peak-power cap with a unit: W, kW, MW
+# Which entry of a list holds the workers (a Volcano task, a Ray worker group) when a kind keeps
+# its degree in a named list entry and the list has several (autoscaler.kube.kindref).
+WORKER_GROUP = "worker-group"
 RECOMMENDATION = "recommendation"  # written by the operator
 STATE = "state"  # written by the operator: learned model, versioned
 
 USER_KEYS = frozenset(
     {ENABLED, MODE, OBJECTIVE, MIN_REPLICAS, MAX_REPLICAS, ENERGY_BUDGET, DEADLINE, TOTAL_SAMPLES,
-     PRICE_PER_KWH, PRICE_PER_WORKER_HOUR, CARBON_G_PER_KWH, MAX_POWER}
+     PRICE_PER_KWH, PRICE_PER_WORKER_HOUR, CARBON_G_PER_KWH, MAX_POWER, WORKER_GROUP}
 )
 OPERATOR_KEYS = frozenset({RECOMMENDATION, STATE})
 MAX_PROBLEM = 300  # characters of one problem's text
@@ -136,8 +139,12 @@ def parse_job_annotations(
     current_replicas: int,
     elastic_min: int | None = None,
     elastic_max: int | None = None,
+    default_prices: Prices | None = None,
 ) -> JobAnnotations:
     """Parse an opted-in object's annotations into its mode and :class:`JobSpec`.
+
+    ``default_prices`` are the operator's (its settings: a constant, a schedule or a query's
+    current value); a price the job gives in its own annotation wins over the default.
 
     Bounds default to the PyTorchJob's ``elasticPolicy`` (``elastic_min``/``elastic_max``) and
     otherwise to ``[1, current]``: without a stated upper bound the operator may shrink a job but
@@ -183,7 +190,7 @@ def parse_job_annotations(
     deadline_s: float | None = field(DEADLINE, parse_rfc3339_s)
     total: float | None = field(TOTAL_SAMPLES, _positive_float)
     max_power_w: float | None = field(MAX_POWER, parse_power_w)
-    prices = _prices(ours, objective.kind, field, errors)
+    prices = _prices(ours, objective.kind, field, errors, default_prices)
 
     # Defaults are capped, not refused: an elasticPolicy may allow more than the cap, and the
     # operator then recommends within [.., REPLICA_CAP] (an owner's own annotation is refused).
@@ -217,23 +224,26 @@ def parse_job_annotations(
 
 def _prices(ours: Mapping[str, str], kind: ObjectiveKind,
             field: Callable[[str, Callable[[str], Any]], Any],
-            errors: list[AnnotationError]) -> Prices | None:
+            errors: list[AnnotationError], defaults: Prices | None = None) -> Prices | None:
     """The job's constant prices (None when it gives none), and, for ``cost`` or ``carbon``,
     an error naming the annotation the objective needs but the job lacks. A price that is
     there but invalid has its own error already: the objective's would only repeat it."""
     per_kwh: float | None = field(PRICE_PER_KWH, units.parse_rate)
     per_worker_h: float | None = field(PRICE_PER_WORKER_HOUR, units.parse_rate)
     carbon: float | None = field(CARBON_G_PER_KWH, units.parse_rate)
-    if kind is ObjectiveKind.COST and not {PRICE_PER_KWH, PRICE_PER_WORKER_HOUR} & ours.keys():
+    d = defaults or Prices()
+    has_cost = bool({PRICE_PER_KWH, PRICE_PER_WORKER_HOUR} & ours.keys()) or d.has_cost
+    if kind is ObjectiveKind.COST and not has_cost:
         errors.append(AnnotationError(OBJECTIVE, f"cost needs {PREFIX}{PRICE_PER_KWH} or "
-                                      f"{PREFIX}{PRICE_PER_WORKER_HOUR}, and the job has neither"))
-    if kind is ObjectiveKind.CARBON and CARBON_G_PER_KWH not in ours:
+                                      f"{PREFIX}{PRICE_PER_WORKER_HOUR}, and the job has neither "
+                                      "(nor does the operator's prices setting)"))
+    if kind is ObjectiveKind.CARBON and CARBON_G_PER_KWH not in ours and not d.has_carbon:
         errors.append(AnnotationError(OBJECTIVE, f"carbon needs {PREFIX}{CARBON_G_PER_KWH}, "
-                                      "and the job does not have it"))
-    if per_kwh is None and per_worker_h is None and carbon is None:
+                                      "and the job does not have it (nor does the operator's "
+                                      "prices setting)"))
+    kwh = d.energy_per_kwh if per_kwh is None else Rate.constant(per_kwh)
+    worker = d.per_worker_hour if per_worker_h is None else Rate.constant(per_worker_h)
+    grams = d.carbon_g_per_kwh if carbon is None else Rate.constant(carbon)
+    if kwh is None and worker is None and grams is None:
         return None
-    return Prices(
-        energy_per_kwh=None if per_kwh is None else Rate.constant(per_kwh),
-        per_worker_hour=None if per_worker_h is None else Rate.constant(per_worker_h),
-        carbon_g_per_kwh=None if carbon is None else Rate.constant(carbon),
-    )
+    return Prices(energy_per_kwh=kwh, per_worker_hour=worker, carbon_g_per_kwh=grams)

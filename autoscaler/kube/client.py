@@ -16,6 +16,7 @@ lets the e2e suite add impersonation headers. Every failure becomes a
 
 from __future__ import annotations
 
+import builtins
 import json
 import ssl
 from collections import Counter
@@ -24,10 +25,11 @@ from typing import Any
 
 import httpx
 
-from autoscaler.kube.errors import KubeApiError, KubeTemporaryError, classify
+from autoscaler.kube.errors import KubeConfigError, KubeTemporaryError, classify
 from autoscaler.kube.kinds import KindRef, ObjectRef
 
 MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 
 
 class KubeClient:
@@ -63,6 +65,7 @@ class KubeClient:
         extra_headers: Mapping[str, str] | None = None,
     ) -> KubeClient:
         """In-cluster service account when ``kubeconfig`` is None, else that kubeconfig file."""
+        import yaml
         from kubernetes import client as kclient  # heavy: only here
         from kubernetes import config as kconfig
 
@@ -74,10 +77,10 @@ class KubeClient:
                 kconfig.load_kube_config(  # type: ignore[no-untyped-call]
                     config_file=kubeconfig, client_configuration=cfg
                 )
-        except (kconfig.ConfigException, OSError) as e:
+        except (kconfig.ConfigException, OSError, ValueError, yaml.YAMLError) as e:
             where = kubeconfig or "the in-cluster service account"
             message = f"cannot load credentials from {where}: {e}"
-            raise KubeApiError("CONFIG", where, 0, message) from e
+            raise KubeConfigError(message) from e
         verify: ssl.SSLContext | bool = False
         if cfg.verify_ssl:
             ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert) if cfg.ssl_ca_cert else (
@@ -218,6 +221,22 @@ class KubeClient:
             body={"spec": {"replicas": replicas}}, content_type=MERGE_PATCH,
         )
         return int(data.get("spec", {}).get("replicas", replicas))
+
+    def json_patch(self, ref: ObjectRef, ops: builtins.list[dict[str, Any]]) -> dict[str, Any]:
+        """An RFC 6902 JSON patch of the object (a replica count inside a named list entry,
+        guarded by a ``test`` of the entry's name). ``fieldValidation=Strict``: a path the
+        schema does not know is refused (400), never silently pruned."""
+        return self.request(
+            "PATCH", ref.kind.object_path(ref.namespace, ref.name), tag=f"patch {ref.kind.plural}",
+            body=ops, content_type=JSON_PATCH, params={"fieldValidation": "Strict"},
+        )
+
+    def list_pods(self, namespace: str) -> builtins.list[dict[str, Any]]:
+        """The namespace's running pods (one request for every job in it: placement)."""
+        data = self.request("GET", f"/api/v1/namespaces/{namespace}/pods", tag="list pods",
+                            params={"fieldSelector": "status.phase=Running"})
+        items = data.get("items", [])
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
     # -- Events and Leases --------------------------------------------------------------------
     def create_event(self, namespace: str, event: Mapping[str, Any]) -> None:

@@ -8,8 +8,10 @@ operator's rights change.
 
 from __future__ import annotations
 
+from autoscaler.errors import AutoscalerError
 
-class KubeApiError(Exception):
+
+class KubeApiError(AutoscalerError):
     """A Kubernetes API request failed. ``status`` is the HTTP status (0: no response)."""
 
     def __init__(self, method: str, path: str, status: int, message: str) -> None:
@@ -23,9 +25,13 @@ class KubeApiError(Exception):
 class KubeConflict(KubeApiError):
     """409: the object changed since it was read (or already exists). Re-read, retry once."""
 
+    temporary = True
+
 
 class KubeTemporaryError(KubeApiError):
     """Try again later: 429, 5xx, a timeout or a refused connection."""
+
+    temporary = True
 
 
 class KubePermanentError(KubeApiError):
@@ -34,6 +40,11 @@ class KubePermanentError(KubeApiError):
     @property
     def not_found(self) -> bool:
         return self.status == 404
+
+
+class KubeConfigError(AutoscalerError):
+    """The credentials cannot be loaded (no kubeconfig, a broken one, no service account): no
+    request was made, so this is not an HTTP error. Permanent until the configuration changes."""
 
 
 TEMPORARY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})

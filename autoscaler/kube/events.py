@@ -28,11 +28,14 @@ class EventReason(StrEnum):
     INVALID_STATE = "InvalidState"  # the state annotation cannot be used: learning afresh
     SCALE_FAILED = "ScaleFailed"  # /scale refused a resize for good: not applied, backing off
     JOB_FAILED = "JobFailed"  # an unexpected error handling this job: skipped this interval
+    SIZE_FIXED = "SizeFixed"  # the kind cannot resize while running: what to submit next time
+    RESIZE_PENDING = "ResizePending"  # a scale-up Kueue has not admitted: holding, backing off
 
 
 WARNINGS = frozenset(
     {EventReason.BUDGET_AT_RISK, EventReason.METRICS_STALE, EventReason.INVALID_ANNOTATION,
-     EventReason.INVALID_STATE, EventReason.SCALE_FAILED, EventReason.JOB_FAILED}
+     EventReason.INVALID_STATE, EventReason.SCALE_FAILED, EventReason.JOB_FAILED,
+     EventReason.RESIZE_PENDING}
 )
 # Reported once per object and content, whichever replica leads: these Events get a name
 # derived from (object uid, reason, message), so a new leader's identical Event is refused by

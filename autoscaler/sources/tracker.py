@@ -21,7 +21,10 @@ class WindowTracker:
         self._min_window_s = min_window_s
         self._previous: dict[str, Snapshot] = {}
 
-    def update(self, job: str, snapshot: Snapshot, replicas: int | None = None) -> Window | None:
+    def update(self, job: str, snapshot: Snapshot, replicas: int | None = None,
+               nodes: int | None = None) -> Window | None:
+        """``nodes``: how many nodes the workers span when the caller knows (the operator's
+        pod placement); else counted from the snapshots' node labels."""
         before = self._previous.get(job)
         if before is None:
             self._previous[job] = snapshot
@@ -29,7 +32,8 @@ class WindowTracker:
         if snapshot.at_s - before.at_s < self._min_window_s:
             return None
         self._previous[job] = snapshot
-        return compute_window(before, snapshot, replicas=replicas, limits=self._limits)
+        return compute_window(before, snapshot, replicas=replicas, limits=self._limits,
+                              nodes=nodes)
 
     def reset(self, job: str) -> None:
         """Forget the job's last snapshot (after a resize, or when it is deleted)."""

@@ -8,6 +8,12 @@ the semantics the operator relies on: resourceVersions and 409 on a stale one, J
 ``/scale`` mapped to each kind's replica path, list + watch from a resourceVersion (410 when it
 is older than the kept history), Events, Leases, and injected failures. It runs in-process and
 synchronously (no sockets, no event loop), so tests drive it step by step.
+
+It also serves every built-in kind (the ``/scale`` subresource only for kinds that have one, as
+the real CRDs do), RFC 6902 JSON patches (``autoscaler.testing.jsonpatch``), pods listed by
+label and phase, and with ``crds=True`` the real CRDs' schemas (``autoscaler.testing.crdschema``)
+plus JobSet's webhook rule (``replicatedJobs`` immutable, but for the inner Job's parallelism and
+completions with ``elastic_jobset``).
 """
 
 from __future__ import annotations
@@ -23,23 +29,14 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from autoscaler.kube.kinds import DEFAULT_KINDS, KindRef, dig
+from autoscaler.kube.kinds import BUILTIN_KINDS, KindRef, dig
+from autoscaler.testing.crdschema import SchemaError, check, jobset_webhook, load_crds
+from autoscaler.testing.jsonpatch import PatchError, apply_json_patch, merge_patch
 
 LEASES = KindRef("coordination.k8s.io", "v1", "leases", "Lease")
 EVENTS = KindRef("", "v1", "events", "Event")
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (None deletes a key)."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
+PODS = KindRef("", "v1", "pods", "Pod")
+FAKE_KINDS: tuple[KindRef, ...] = tuple(BUILTIN_KINDS.values())
 
 
 @dataclass
@@ -53,8 +50,11 @@ class _Fault:
 class FakeKubeApi:
     """State plus a request handler. ``client()`` gives an ``httpx.Client`` wired to it."""
 
-    def __init__(self, kinds: tuple[KindRef, ...] = DEFAULT_KINDS, history: int = 100_000) -> None:
-        self._kinds = {(k.group, k.version, k.plural): k for k in (*kinds, LEASES, EVENTS)}
+    def __init__(self, kinds: tuple[KindRef, ...] = FAKE_KINDS, history: int = 100_000, *,
+                 crds: bool = False, elastic_jobset: bool = False) -> None:
+        self._kinds = {(k.group, k.version, k.plural): k for k in (*kinds, LEASES, EVENTS, PODS)}
+        self._schemas = load_crds() if crds else {}
+        self.elastic_jobset = elastic_jobset
         self._objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self._history: list[tuple[int, tuple[str, str, str], str, dict[str, Any]]] = []
         self._history_limit = history
@@ -143,17 +143,26 @@ class FakeKubeApi:
             if method == "GET" and query.get("watch") == "true":
                 return self._watch(kind, ns, int(query.get("resourceVersion") or 0))
             if method == "GET":
-                return self._list(kind, ns)
+                return self._list(kind, ns, query)
             if method == "POST" and ns is not None:
                 return self._create(kind, ns, body)
         elif ns is not None:
             key = (kind.group, kind.plural, ns, name)
             if key not in self._objects:
                 raise _HttpError(404, "NotFound", f'{kind.plural} "{name}" not found')
-            if sub == "scale":
+            if sub == "scale" and kind.resize == "scale":
                 return self._scale(kind, key, method, body)
+            if sub is not None:
+                raise _HttpError(404, "NotFound", f"the server could not find {path}")
             if method == "GET":
                 return _json(200, self._objects[key])
+            if method == "PATCH" and "json-patch" in request.headers.get("content-type", ""):
+                try:
+                    new = apply_json_patch(self._objects[key], body)
+                except PatchError as e:
+                    raise _HttpError(422, "Invalid", str(e)) from e
+                return self._update(kind, key, new, replace=True, strict=query.get(
+                    "fieldValidation") == "Strict", keep_rv=True)
             if method in ("PATCH", "PUT"):
                 return self._update(kind, key, body, replace=method == "PUT")
             if method == "DELETE":
@@ -172,9 +181,15 @@ class FakeKubeApi:
         self._history.append((self._rv, (kind.group, kind.version, kind.plural), event, obj))
         del self._history[: max(0, len(self._history) - self._history_limit)]
 
-    def _list(self, kind: KindRef, ns: str | None) -> httpx.Response:
+    def _list(self, kind: KindRef, ns: str | None, query: dict[str, str]) -> httpx.Response:
         items = [o for (g, p, n, _), o in self._objects.items()
                  if (g, p) == (kind.group, kind.plural) and (ns is None or n == ns)]
+        labels = dict(t.split("=", 1) for t in query.get("labelSelector", "").split(",") if t)
+        phase = query.get("fieldSelector", "").removeprefix("status.phase=") or None
+        if labels or phase:
+            items = [o for o in items if isinstance(o["metadata"].get("labels") or {}, dict)
+                     and labels.items() <= (o["metadata"].get("labels") or {}).items()
+                     and (phase is None or o.get("status", {}).get("phase") == phase)]
         return _json(200, {"kind": f"{kind.kind}List", "apiVersion": kind.api_version,
                            "metadata": {"resourceVersion": str(self._rv)}, "items": items})
 
@@ -200,22 +215,25 @@ class FakeKubeApi:
         meta.update(name=name, namespace=ns, uid=str(uuid.uuid4()), generation=1)
         body.setdefault("kind", kind.kind)
         body.setdefault("apiVersion", kind.api_version)
+        body = self._admit(kind, body, None, strict=True)
         self._bump(body)
         self._objects[key] = body
         self._record(kind, "ADDED", body)
         return _json(201, body)
 
     def _update(self, kind: KindRef, key: tuple[str, str, str, str], body: Any,
-                replace: bool) -> httpx.Response:
+                replace: bool, *, strict: bool = False, keep_rv: bool = False) -> httpx.Response:
         current = self._objects[key]
         want_rv = (body or {}).get("metadata", {}).get("resourceVersion")
-        if (want_rv or replace) and want_rv != current["metadata"]["resourceVersion"]:
+        if not keep_rv and (want_rv or replace) and \
+                want_rv != current["metadata"]["resourceVersion"]:
             raise _HttpError(409, "Conflict", "the object has been modified; please apply your "
                              "changes to the latest version and try again")
         new = copy.deepcopy(body) if replace else merge_patch(current, body)
         new["metadata"] = dict(new.get("metadata") or {})  # never mutate a shared dict
         for fixed in ("uid", "name", "namespace", "generation"):
             new["metadata"][fixed] = current["metadata"].get(fixed)
+        new = self._admit(kind, new, current, strict=strict)
         self._bump(new)
         self._objects[key] = new
         self._record(kind, "MODIFIED", new)
@@ -248,6 +266,22 @@ class FakeKubeApi:
                            "status": {"replicas": replicas_now}})
 
 
+    def _admit(self, kind: KindRef, new: dict[str, Any], old: dict[str, Any] | None, *,
+               strict: bool) -> dict[str, Any]:
+        """The CRD's schema and the webhook rules the fake knows (when loaded)."""
+        schema = self._schemas.get((kind.group, kind.plural))
+        if schema is None:
+            return new
+        try:
+            checked: dict[str, Any] = check(schema, new, old, strict=strict)
+            if kind.plural == "jobsets" and old is not None:
+                jobset_webhook(new, old, elastic=self.elastic_jobset)
+        except SchemaError as e:
+            raise _HttpError(e.status, "BadRequest" if e.status == 400 else "Invalid",
+                             str(e)) from e
+        return checked
+
+
 class _HttpError(Exception):
     def __init__(self, status: int, reason: str, message: str) -> None:
         self.status, self.reason, self.message = status, reason, message
@@ -261,3 +295,6 @@ def _json(status: int, body: Any) -> httpx.Response:
 def _status(code: int, reason: str, message: str) -> httpx.Response:
     return _json(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
                         "code": code, "reason": reason, "message": message})
+
+
+__all__ = ["EVENTS", "FAKE_KINDS", "LEASES", "PODS", "FakeKubeApi", "merge_patch"]

@@ -15,6 +15,7 @@ stored object, the patched one with the server's own bookkeeping changed, or the
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,9 @@ from autoscaler.kube.kinds import KindRef, dig
 from autoscaler.testing.fakeapi import merge_patch
 
 _ENV = celpy.Environment()
+# celpy's evaluator is not thread-safe (the operator writes from a thread pool, so a test that
+# judges each request in the transport evaluates concurrently): one evaluation at a time.
+_LOCK = threading.Lock()
 
 
 @dataclass
@@ -61,6 +65,11 @@ def _matches_rules(policy: dict[str, Any], request: dict[str, Any]) -> bool:
 
 def evaluate(policy: dict[str, Any], request: dict[str, Any]) -> Verdict:
     """The decision of ``policy`` on one admission ``request`` (AdmissionRequest-shaped)."""
+    with _LOCK:
+        return _evaluate(policy, request)
+
+
+def _evaluate(policy: dict[str, Any], request: dict[str, Any]) -> Verdict:
     if not _matches_rules(policy, request):
         return Verdict(applies=False)
     req = {"subResource": "", **{k: v for k, v in request.items()

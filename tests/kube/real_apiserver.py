@@ -25,9 +25,10 @@ from autoscaler.actuators.torchrun_cmd import free_port
 from autoscaler.kube.client import KubeClient
 from autoscaler.kube.errors import KubeApiError
 from autoscaler.kube.kinds import PYTORCHJOB
+from autoscaler.testing.crdschema import CRD_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-CRD = ROOT.parent / "shared" / "kube" / "crds" / "kubeflow.org_pytorchjobs.yaml"
+CRD = CRD_DIR / "kubeflow.org_pytorchjobs.yaml"  # ../shared/kube/crds, or the tests' copy
 SA_USER = "system:serviceaccount:energy-autoscaler:energy-autoscaler"
 TOKEN = "e2e-admin-token"
 NS = "ml"

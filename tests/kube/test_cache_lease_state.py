@@ -1,12 +1,12 @@
 """The informer cache (watch events, opt-in filtering, 410 relist), the Lease election, the
-versioned state annotation, and the /scale actuator's conflict handling."""
+versioned state annotation, and the scale actuator."""
 
 from __future__ import annotations
 
 import pytest
 from kube_helpers import PYTORCHJOB, STATEFULSET, opt_in, pytorchjob, statefulset
 
-from autoscaler.actuators.kube_scale import KubeScaleActuator, ScaleConflictError, ScaleError
+from autoscaler.actuators.kube_scale import KubeScaleActuator
 from autoscaler.kube.cache import ObjectCache
 from autoscaler.kube.client import KubeClient
 from autoscaler.kube.kinds import DEPLOYMENT, ObjectRef
@@ -131,46 +131,21 @@ def test_unreadable_state_is_a_state_error_not_a_crash(text: str) -> None:
 
 
 class Endpoint:
-    """A /scale endpoint scripted with outcomes: an int (the new size) or an exception."""
+    """A scale endpoint that records writes (conflicts: tests/kube/test_kinds_resize.py)."""
 
-    def __init__(self, writes: list[object], reads: list[int]) -> None:
-        self.writes, self.reads = writes, reads
+    def __init__(self) -> None:
         self.written: list[int] = []
 
     def read_replicas(self) -> int:
-        return self.reads.pop(0)
+        raise AssertionError("not read")
 
     def write_replicas(self, replicas: int) -> int:
         self.written.append(replicas)
-        outcome = self.writes.pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        assert isinstance(outcome, int)
-        return outcome
-
-
-@pytest.mark.parametrize(("writes", "reads", "written", "final"), [
-    ([5], [], [5], 5),  # plain success
-    ([ScaleConflictError("409")], [5], [5], 5),  # conflict, but already at the target
-    ([ScaleConflictError("409"), 5], [3], [5, 5], 5),  # conflict, re-read, one retry
-])
-def test_scale_conflicts_reread_then_retry_once(writes: list[object], reads: list[int],
-                                                written: list[int], final: int) -> None:
-    endpoint = Endpoint(writes, reads)
-    actuator = KubeScaleActuator(endpoint, seen_replicas=3)
-    actuator.scale_to(5)
-    assert endpoint.written == written and actuator.current() == final
-
-
-def test_two_conflicts_in_a_row_give_a_temporary_error() -> None:
-    endpoint = Endpoint([ScaleConflictError("a"), ScaleConflictError("b")], [3])
-    with pytest.raises(ScaleError) as e:
-        KubeScaleActuator(endpoint, seen_replicas=3).scale_to(5)
-    assert e.value.temporary
+        return replicas
 
 
 def test_scaling_to_the_current_size_sends_nothing() -> None:
-    endpoint = Endpoint([], [])
+    endpoint = Endpoint()
     KubeScaleActuator(endpoint, seen_replicas=3).scale_to(3)
     assert endpoint.written == []
 

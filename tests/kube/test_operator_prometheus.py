@@ -87,12 +87,15 @@ def test_a_pass_over_1000_jobs_costs_two_prometheus_queries() -> None:
     assert len(prom.queries) == 4  # 2 per pass, for all jobs together
 
 
-def test_a_master_pod_is_not_counted_as_a_worker() -> None:
-    prom = ScriptedPrometheus({"ml": ["a-worker-0", "a-worker-1", "a-master-0"]})
+def test_the_master_pod_is_a_rank_of_the_job_and_is_measured() -> None:
+    """Issue 11: a PyTorchJob's master trains too (rank 0); its samples and watts are the job's
+    (they were matched out before), and another job's pods are not."""
+    prom = ScriptedPrometheus({"ml": ["a-worker-0", "a-worker-1", "a-master-0", "ab-worker-0"]})
     measurer = measurer_for(prom)
     measurer.measure(targets({"a": 2}), 0.0, 1000.0)
     w = measurer.measure(targets({"a": 2}), 1000.0, 1030.0)["ml/a"]
-    assert w.throughput_sps == pytest.approx(2 * RATE_SPS)
+    assert w.throughput_sps == pytest.approx(3 * RATE_SPS)
+    assert w.power_w == pytest.approx(3 * POWER_W)
 
 
 def test_prometheus_down_is_a_measurer_error() -> None:

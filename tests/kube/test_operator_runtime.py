@@ -15,7 +15,7 @@ from kube_helpers import PYTORCHJOB, STATEFULSET, Harness, opt_in, pytorchjob, s
 
 from autoscaler.cli import main
 from autoscaler.kube.client import KubeClient
-from autoscaler.kube.kinds import DEFAULT_KINDS
+from autoscaler.kube.kinds import BUILTIN_KINDS, DEFAULT_KINDS
 from autoscaler.runtime.operator.loop import OperatorLoop
 from autoscaler.runtime.operator.metrics import OperatorMetrics, ProbeServer
 from autoscaler.runtime.operator.settings import (
@@ -203,7 +203,7 @@ def test_the_manifests_rbac_grants_every_request_the_operator_makes(api: FakeKub
 def test_the_chart_defaults_match_the_code_and_the_plain_manifests() -> None:
     values = yaml.safe_load((ROOT / "charts/energy-autoscaler/values.yaml").read_text())
     settings = OperatorSettings()
-    assert [k["plural"] for k in values["kinds"]] == [k.plural for k in DEFAULT_KINDS]
+    assert [BUILTIN_KINDS[name] for name in values["kinds"]] == list(DEFAULT_KINDS)
     assert OperatorSettings(kinds=values["kinds"]).kinds == settings.kinds
     assert values["dryRun"] is True
     deployment = yaml.safe_load((ROOT / "operator/deployment.yaml").read_text())

@@ -28,6 +28,7 @@ class MeasureTarget:
     kind: str
     replicas: int
     pod_regex: str  # anchored regex over the job's pod names
+    nodes: int | None = None  # nodes its pods span (pods' spec.nodeName), when placement is read
 
 
 class JobMeasurer(Protocol):

@@ -72,5 +72,5 @@ class TableMeasurer:
                                     Quality.MISSING, f"no table row for {t.replicas} replicas")
                 continue
             out[t.key] = Window(start_s, end_s, t.replicas, x, p, p * duration_s, x * duration_s,
-                                self.SOURCE)
+                                self.SOURCE, nodes=t.nodes)
         return out
