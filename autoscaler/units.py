@@ -1,5 +1,6 @@
-"""Quantities with units that users type: one parser for the CLI flags and the annotations,
-so ``--budget 5kWh`` and ``energy-autoscaler.io/energy-budget: 5kWh`` can never disagree.
+"""Quantities with units that users type: one parser for the CLI flags, the annotations and the
+settings files, so ``--budget 5kWh`` and ``energy-autoscaler.io/energy-budget: 5kWh`` (or
+``--interval 1m`` and ``interval_s: 1m``) can never disagree.
 
 Pure and dependency-free; sits outside the layer stack so every layer may use it.
 """
@@ -72,4 +73,29 @@ def parse_rate(text: str) -> float:
         raise ValueError(f"must be a number >= 0 (no currency or unit), got {text!r}") from None
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+DURATION_UNITS_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
+
+
+def parse_duration_s(text: str) -> float:
+    """``"90"`` → 90.0 (seconds); ``"10m"``, ``"1h30m"``, ``"2.5h"``, ``"45s"``."""
+    t = text.strip().lower()
+    if re.fullmatch(_DURATION_NUMBER, t):
+        value = float(t)
+    else:
+        parts = re.findall(rf"({_DURATION_NUMBER})\s*([a-z]+)", t)
+        if not parts or re.sub(rf"({_DURATION_NUMBER})\s*([a-z]+)", "", t).strip():
+            raise ValueError(f"duration must be seconds or like 10m, 1h30m, 45s; got {text!r}")
+        value = 0.0
+        for number, _digits, unit in parts:
+            if unit not in DURATION_UNITS_S:
+                raise ValueError(f"unknown duration unit {unit!r} in {text!r}; use s, m, h or d")
+            value += float(number) * DURATION_UNITS_S[unit]
+    if not math.isfinite(value):
+        raise ValueError(f"duration must be a finite number, got {text!r}")
+    if value <= 0:
+        raise ValueError(f"duration must be positive, got {text!r}")
     return value

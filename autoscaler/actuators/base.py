@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from autoscaler.errors import AutoscalerError
 
-class ActuatorError(Exception):
-    """Changing the degree failed (the job crashed, the API refused). Wraps the cause."""
+
+class ActuatorError(AutoscalerError):
+    """Changing the degree failed (the job crashed, the API refused). Wraps the cause;
+    ``temporary`` says whether the same resize may succeed if asked again later."""
 
 
 @runtime_checkable

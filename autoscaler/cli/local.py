@@ -162,6 +162,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="grid carbon intensity in gCO2 per kWh (>= 0): what the carbon objective minimises",
     )
     parser.add_argument(
+        "--price-timezone", metavar="TZ", default="UTC",
+        help="time zone of daily price schedules: each price flag also takes "
+        "'HH:MM=value,HH:MM=value' (e.g. 07:00=0.30,22:00=0.12), local times in TZ "
+        "(IANA name, default UTC)",
+    )
+    parser.add_argument(
         "train_command",  # not "command": the dispatcher's sub-command name lives there
         metavar="-- COMMAND",
         nargs=argparse.REMAINDER,
@@ -180,11 +186,11 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
         default_overlap,
         max_local_workers,
         missing_prices,
-        parse_duration_s,
         parse_energy_j,
         parse_power_w,
     )
     from autoscaler.runtime.local.static_power import static_power_setting
+    from autoscaler.units import parse_duration_s
 
     command = training_command(args.train_command, "local")  # bare python: this interpreter
     try:
@@ -232,6 +238,7 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
             report_dir=report_dir, live=args.live, static_power_w=static_w,
             max_power_w=max_power_w, price_per_kwh=per_kwh,
             price_per_worker_hour=per_worker_h, carbon_g_per_kwh=carbon,
+            price_timezone=args.price_timezone,
             overlap_restarts=(
                 default_overlap(os.cpu_count() or 1, args.max_replicas)
                 if args.overlap is None else args.overlap
@@ -244,12 +251,17 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
         raise UserError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
-def _rate(args: argparse.Namespace, flag: str, dest: str) -> float | None:
-    """One price flag: a number >= 0, or None when not given; a bad one is a UserError."""
-    from autoscaler import units
+def _rate(args: argparse.Namespace, flag: str, dest: str) -> float | str | None:
+    """One price flag: a number >= 0, a daily schedule's text (autoscaler.tariffs), or None
+    when not given; a bad one is a UserError."""
+    from autoscaler import tariffs, units
 
     raw = getattr(args, dest)
     try:
+        if raw is not None and tariffs.is_schedule(raw):
+            tariffs.periods(raw)
+            tariffs.zone(args.price_timezone)
+            return str(raw)
         return None if raw is None else units.parse_rate(raw)
     except ValueError as e:
         raise UserError(f"{flag}: {e}") from None

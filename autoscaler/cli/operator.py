@@ -20,8 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="recommend only, for every job, whatever its mode annotation says")
     parser.add_argument("--kubeconfig", metavar="PATH",
                         help="use this kubeconfig (default: the in-cluster service account)")
-    parser.add_argument("--interval", type=float, dest="interval_s", metavar="SECONDS",
-                        help="measure-decide-write cycle per job (default 30)")
+    parser.add_argument("--interval", dest="interval_s", metavar="DURATION",
+                        help="measure-decide-write cycle per job: seconds, or 30s, 2m, 1h "
+                             "(default 30s)")
     parser.add_argument("--metrics-port", type=int, metavar="PORT",
                         help="port for /metrics, /healthz, /readyz (default 8080; 0: off)")
     parser.add_argument("--no-leader-election", action="store_true",
@@ -44,7 +45,7 @@ def _require_kube_extra() -> None:
 def run(args: argparse.Namespace) -> int:
     _require_kube_extra()
     from autoscaler.kube.client import KubeClient
-    from autoscaler.kube.errors import KubeApiError
+    from autoscaler.kube.errors import KubeConfigError
     from autoscaler.runtime.operator.loop import OperatorLoop
     from autoscaler.runtime.operator.measure import MeasurerError
     from autoscaler.runtime.operator.settings import SettingsError, load_settings
@@ -65,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
         client = KubeClient.from_config(settings.kubeconfig)
     except (SettingsError, MeasurerError) as e:
         raise UserError(str(e)) from e
-    except KubeApiError as e:
-        raise UserError(e.message) from e
+    except KubeConfigError as e:  # no request was made: not an HTTP error
+        raise UserError(str(e)) from e
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

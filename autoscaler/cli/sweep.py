@@ -151,7 +151,7 @@ def settings_from_args(args: argparse.Namespace) -> SweepSettings:
 
 
 def _duration(flag: str, text: str) -> float:
-    from autoscaler.runtime.local.settings import parse_duration_s
+    from autoscaler.units import parse_duration_s
 
     try:
         value = parse_duration_s(str(text))

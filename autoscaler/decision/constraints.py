@@ -167,22 +167,31 @@ def evaluate_constraints(
             allowed, True, None, f"{int(allowed.sum())} degree(s) meet the constraints ({summary})",
             binding=binding, remaining_samples=left, plausible=meets,
         )
-    if not meets_deadline.any():
-        return ConstraintOutcome(
-            under_cap, False, Reason.INFEASIBLE_DEADLINE,
-            f"no degree meets the deadline ({summary}): running the fastest",
-            remaining_samples=left, fallback=Objective(ObjectiveKind.TIME),
-        )
-    if not meets_budget.any():
-        return ConstraintOutcome(
-            under_cap, False, Reason.INFEASIBLE_BUDGET,
-            f"no degree meets the budget ({summary}): running the min-energy degree",
-            remaining_samples=left, fallback=Objective(ObjectiveKind.ENERGY),
-        )
-    # Each constraint alone can be met but not both: the deadline wins, at least energy.
+    fallback, reason, keep_deadline = infeasible_fallback(
+        deadline_reachable=bool(meets_deadline.any()), budget_reachable=bool(meets_budget.any()))
+    if not keep_deadline:
+        what = ("no degree meets the deadline ({}): running the fastest"
+                if reason is Reason.INFEASIBLE_DEADLINE
+                else "no degree meets the budget ({}): running the min-energy degree")
+        return ConstraintOutcome(under_cap, False, reason, what.format(summary),
+                                 remaining_samples=left, fallback=fallback)
     return ConstraintOutcome(
-        meets_deadline, False, Reason.INFEASIBLE_BUDGET,
+        meets_deadline, False, reason,
         f"deadline and budget cannot both be met ({summary}): meeting the deadline at least "
         "energy",
-        remaining_samples=left, fallback=Objective(ObjectiveKind.ENERGY),
+        remaining_samples=left, fallback=fallback,
     )
+
+
+def infeasible_fallback(*, deadline_reachable: bool,
+                        budget_reachable: bool) -> tuple[Objective, Reason, bool]:
+    """The product's rule when no degree (or plan) meets every constraint, used by the engine,
+    the oracle and the sweep baseline alike: an unreachable deadline → run fastest (time);
+    else an unreachable budget → least energy; else (each reachable alone, not both) the
+    deadline is kept, at least energy. Returns (what to optimise instead, the reason, whether
+    the deadline is still a constraint)."""
+    if not deadline_reachable:
+        return Objective(ObjectiveKind.TIME), Reason.INFEASIBLE_DEADLINE, False
+    if not budget_reachable:
+        return Objective(ObjectiveKind.ENERGY), Reason.INFEASIBLE_BUDGET, False
+    return Objective(ObjectiveKind.ENERGY), Reason.INFEASIBLE_BUDGET, True

@@ -263,7 +263,8 @@ class Controller:
             left = self._cfg.default_horizon_s * x_cur
         prices = None
         if self._spec.prices is not None:
-            prices = PriceContext(self._spec.prices, now_s, left)
+            prices = PriceContext(self._spec.prices, now_s, left, constraints.allowed,
+                                  self._cfg.resize_downtime_s)
         objective = evaluate(constraints.fallback or self._spec.objective, thr, pw, prices)
         measured_set = self._measured_degrees()
         measured = np.isin(thr.grid, measured_set)

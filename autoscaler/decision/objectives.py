@@ -7,10 +7,12 @@
 - ``cost``: money per second, P(n)·price_per_J + n·price_per_worker_s.
 - ``carbon``: grams of CO2 per second, P(n)·g_per_J.
 
-A price that follows a schedule is planned with its *mean over the remaining work's expected
-duration at that degree*, [now, now + R/X(n)]: a wide degree that finishes inside tonight's
-cheap hours is priced at tonight's price, a narrow one that runs into tomorrow at the day's
-mean. (A first version: it does not yet plan a change of degree at a change point.) The price
+A price that follows a schedule is planned across its next change point
+(:mod:`autoscaler.decision.price_plan`): the work until the change at the price holding now,
+the work left after it at the degree best then, so that a degree's objective per sample counts
+the work it displaces into dearer or cheaper hours. The rate per second stays the rate *now*
+(what a resize's downtime costs now). Without a change ahead the price's mean over the
+remaining work's expected duration at that degree, [now, now + R/X(n)], is exact. The price
 planned with, per degree, is kept on the curve so that the decision can say it.
 
 Writing every objective as a rate c(n) makes the costs comparable: running the remaining R
@@ -20,11 +22,14 @@ degree's power drawn) — the pay-back test and exploration use exactly these.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from autoscaler.decision.models import Curve
+from autoscaler.decision.price_plan import PlanInputs, PricePlan, plan
 from autoscaler.decision.prices import J_PER_KWH, S_PER_HOUR, Prices, Rate
 from autoscaler.decision.types import Objective, ObjectiveKind
 
@@ -47,6 +52,7 @@ class ObjectiveCurve:
     # or carbon, per worker-hour for workers) and what to call it; empty otherwise.
     planned_price: np.ndarray | None = None
     price_label: str = ""
+    price_plan: PricePlan | None = None  # a schedule's plan across its next change point
 
     def index(self, replicas: int) -> int:
         return int(replicas - self.grid[0])
@@ -55,8 +61,10 @@ class ObjectiveCurve:
         """Which price the decision at ``replicas`` was planned with (empty: no prices)."""
         if self.planned_price is None:
             return ""
-        price = float(self.planned_price[self.index(replicas)])
-        return f"planned with {self.price_label}: {price:.4g}"
+        i = self.index(replicas)
+        if self.price_plan is not None:
+            return f"planned with {self.price_label}: {self.price_plan.note(i)}"
+        return f"planned with {self.price_label}: {float(self.planned_price[i]):.4g}"
 
 
 def objective_unit(objective: Objective) -> str:
@@ -65,11 +73,14 @@ def objective_unit(objective: Objective) -> str:
 
 @dataclass(frozen=True)
 class PriceContext:
-    """What a schedule needs: the prices, the time now and the remaining work (samples)."""
+    """What a schedule needs: the prices, the time now and the remaining work (samples); to
+    plan across a change also the degrees allowed (a power cap) and the resize downtime."""
 
     prices: Prices
     now_s: float
     remaining_samples: float
+    allowed: np.ndarray | None = None
+    resize_downtime_s: float = 0.0
 
 
 def _planned(rate: Rate | None, ctx: PriceContext, x: np.ndarray) -> tuple[np.ndarray, str]:
@@ -80,6 +91,42 @@ def _planned(rate: Rate | None, ctx: PriceContext, x: np.ndarray) -> tuple[np.nd
         return np.full(x.shape, rate.points[0][1]), ""
     scheduled = ", scheduled: mean over the work left"
     return rate.mean_over(ctx.now_s, ctx.remaining_samples / x), scheduled
+
+
+ArrayOrFloat = TypeVar("ArrayOrFloat", float, np.ndarray)
+
+
+def balanced_max_power_w(powers: Iterable[float] | np.ndarray) -> float:
+    """P_max of ``balanced:η``: the largest job power over the degrees compared (predicted by
+    the engine, measured by the sweep baseline, true in the oracle), so that (1−η)·P_max·T is
+    in joules like η·E."""
+    values = powers if isinstance(powers, np.ndarray) else np.fromiter(powers, dtype=float)
+    return float(np.max(values))
+
+
+def balanced_value(eta: float, energy: ArrayOrFloat, time: ArrayOrFloat,
+                   max_power_w: float) -> ArrayOrFloat:
+    """η·E + (1−η)·P_max·T (Zeus): with E in J and T in s, or as rates with E in W and T = 1."""
+    return eta * energy + (1.0 - eta) * max_power_w * time
+
+
+def objective_value(
+    objective: Objective, energy_j: float, time_s: float, max_power_w: float,
+    cost: float | None = None, carbon_g: float | None = None,
+) -> float:
+    """A whole run's (or one sample's) objective as a total: J, s, η·E + (1−η)·P_max·T, money
+    or gCO2 (those two need the run priced). The simulator scores every run by it and the
+    sweep baseline chooses by it; :func:`evaluate` is the same objective as a rate per second."""
+    if objective.kind in (ObjectiveKind.COST, ObjectiveKind.CARBON):
+        value = cost if objective.kind is ObjectiveKind.COST else carbon_g
+        if value is None:
+            raise ValueError(f"objective {objective} needs the run priced")
+        return value
+    if objective.kind is ObjectiveKind.ENERGY:
+        return energy_j
+    if objective.kind is ObjectiveKind.TIME:
+        return time_s
+    return balanced_value(objective.eta, energy_j, time_s, max_power_w)
 
 
 def evaluate(
@@ -115,9 +162,17 @@ def evaluate(
                 planned, label = kwh, f"electricity price (per kWh{how_e})"
             else:
                 planned, label = worker_h, f"worker price (per worker-hour{how_w})"
+        scheduled = _across_change(objective, throughput, power, prices)
+        if scheduled is not None:
+            return ObjectiveCurve(
+                grid=throughput.grid, per_sample=scheduled.per_sample,
+                per_sample_sd=scheduled.per_sample_sd, rate_per_s=scheduled.rate_now,
+                unit=objective_unit(objective),
+                planned_price=np.full(x.shape, scheduled.price_now),
+                price_label=label.split(" (")[0] + " (scheduled)", price_plan=scheduled,
+            )
     else:
-        p_max = float(np.max(p))
-        rate = objective.eta * p + (1.0 - objective.eta) * p_max
+        rate = balanced_value(objective.eta, p, np.ones_like(p), balanced_max_power_w(p))
         rate_sd = objective.eta * power.sd
     per_sample = rate / x
     rel_rate = rate_sd / np.maximum(rate, 1e-12)
@@ -126,3 +181,15 @@ def evaluate(
         grid=throughput.grid, per_sample=per_sample, per_sample_sd=sd, rate_per_s=rate,
         unit=objective_unit(objective), planned_price=planned, price_label=label,
     )
+
+
+def _across_change(
+    objective: Objective, throughput: Curve, power: Curve, ctx: PriceContext
+) -> PricePlan | None:
+    """The plan across the next change point of a scheduled price (None: no change ahead)."""
+    inputs = PlanInputs(
+        grid=throughput.grid, throughput=throughput.mean, throughput_sd=throughput.sd,
+        power=power.mean, power_sd=power.sd, remaining_samples=ctx.remaining_samples,
+        allowed=ctx.allowed, resize_downtime_s=ctx.resize_downtime_s,
+    )
+    return plan(inputs, ctx.prices, objective.kind is ObjectiveKind.CARBON, ctx.now_s)

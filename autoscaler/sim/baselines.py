@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from autoscaler.decision.constraints import infeasible_fallback
+from autoscaler.decision.objectives import balanced_max_power_w, objective_value
 from autoscaler.decision.types import (
     Decision,
     JobSpec,
@@ -28,7 +30,6 @@ from autoscaler.decision.types import (
     Reason,
     Window,
 )
-from autoscaler.sim.oracle import objective_value
 from autoscaler.sim.pricing import priced_rate
 
 COST, CARBON = ObjectiveKind.COST, ObjectiveKind.CARBON
@@ -118,7 +119,7 @@ class SweepPolicy:
             return fastest, True
         spec = self._spec
         left = (spec.total_samples or 0.0) - progress.samples_done
-        max_power_w = max(p for _, p in means.values())
+        max_power_w = balanced_max_power_w(p for _, p in means.values())
 
         def score(d: int) -> float:  # the objective per sample: J, s, the mix, money, gCO2
             x, p = means[d]
@@ -147,6 +148,9 @@ class SweepPolicy:
         ok = [d for d in means if on_time(d) and in_budget(d) and under_cap(d)]
         if ok:
             return min(ok, key=score), True
-        if not any(on_time(d) for d in means):
-            return fastest, False
-        return min(means, key=lambda d: means[d][1] / means[d][0]), False
+        fallback, _, keep_deadline = infeasible_fallback(
+            deadline_reachable=any(on_time(d) for d in means),
+            budget_reachable=any(in_budget(d) for d in means))
+        pool = [d for d in means if on_time(d)] if keep_deadline else list(means)
+        return min(pool, key=lambda d: objective_value(fallback, means[d][1] / means[d][0],
+                                                       1.0 / means[d][0], max_power_w)), False

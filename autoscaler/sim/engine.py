@@ -31,6 +31,7 @@ import numpy as np
 from autoscaler.decision.prices import Prices
 from autoscaler.decision.session import JobSession
 from autoscaler.decision.types import Decision, JobSpec, Progress, Quality, Window
+from autoscaler.errors import AutoscalerError
 from autoscaler.sim.workload import Segment, Workload
 
 
@@ -44,7 +45,7 @@ class Policy(Protocol):
     def decide(self, now_s: float, progress: Progress) -> Decision: ...
 
 
-class SimulationError(RuntimeError):
+class SimulationError(RuntimeError, AutoscalerError):
     """The policy broke the rules (left [min, max]) or the run cannot finish."""
 
 

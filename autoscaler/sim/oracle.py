@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autoscaler.decision.constraints import infeasible_fallback
+from autoscaler.decision.objectives import objective_value
 from autoscaler.decision.prices import Prices
 from autoscaler.decision.types import Objective, ObjectiveKind
 from autoscaler.sim.plans import Plan, pareto_plans
@@ -56,24 +58,6 @@ class OracleResult:
         carbon_g: float | None = None,
     ) -> float:
         return objective_value(self.objective, energy_j, time_s, self.max_power_w, cost, carbon_g)
-
-
-def objective_value(
-    objective: Objective, energy_j: float, time_s: float, max_power_w: float,
-    cost: float | None = None, carbon_g: float | None = None,
-) -> float:
-    """The number a run is scored by: J, s, η·E + (1−η)·P_max·T (joules, as in Zeus), money
-    or gCO2 (those two need the run priced)."""
-    if objective.kind in (ObjectiveKind.COST, ObjectiveKind.CARBON):
-        value = cost if objective.kind is ObjectiveKind.COST else carbon_g
-        if value is None:
-            raise ValueError(f"objective {objective} needs the run priced")
-        return value
-    if objective.kind is ObjectiveKind.ENERGY:
-        return energy_j
-    if objective.kind is ObjectiveKind.TIME:
-        return time_s
-    return objective.eta * energy_j + (1.0 - objective.eta) * max_power_w * time_s
 
 
 def _weight(objective: Objective, max_power_w: float) -> tuple[float, float]:
@@ -169,14 +153,11 @@ def solve(
     ok = [p for p in plans if meets_deadline(p) and meets_budget(p)]
     if ok:
         return result(best(ok, objective), True, objective)
-    energy = Objective(ObjectiveKind.ENERGY)
-    if not any(meets_deadline(p) for p in plans):
-        time = Objective(ObjectiveKind.TIME)
-        return result(best(plans, time), False, time)
-    if not any(meets_budget(p) for p in plans):
-        return result(best(plans, energy), False, energy)
-    on_time = [p for p in plans if meets_deadline(p)]
-    return result(best(on_time, energy), False, energy)
+    fallback, _, keep_deadline = infeasible_fallback(
+        deadline_reachable=any(meets_deadline(p) for p in plans),
+        budget_reachable=any(meets_budget(p) for p in plans))
+    pool = [p for p in plans if meets_deadline(p)] if keep_deadline else plans
+    return result(best(pool, fallback), False, fallback)
 
 
 def workload_fits(seg: Segment, degrees: list[int], cap_w: float) -> bool:

@@ -22,6 +22,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from autoscaler.decision.types import Objective, ObjectiveKind
+from autoscaler.errors import PermanentError
 from autoscaler.sim.specs import (
     MAX_DOWNTIME_S,
     MAX_INTERVAL_S,
@@ -72,7 +73,7 @@ _MAX_NODES = 100_000  # YAML values after alias expansion ("billion laughs")
 _MAX_DEPTH = 32
 
 
-class ScenarioError(ValueError):
+class ScenarioError(ValueError, PermanentError):
     """A scenario file the simulator cannot run; the message names the file and the field."""
 
 

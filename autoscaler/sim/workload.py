@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autoscaler.decision.objectives import balanced_max_power_w
 from autoscaler.sim.specs import (
     COMPUTE_FLOOR_FRACTION,
     BatchSpec,
@@ -179,7 +180,7 @@ class Workload:
 
     def max_power_w(self, min_replicas: int, max_replicas: int) -> float:
         """Largest true power over [min, max] in any phase: the P_max of ``balanced``."""
-        return max(
+        return balanced_max_power_w(
             seg.power(n) for seg in self.segments for n in range(min_replicas, max_replicas + 1)
         )
 

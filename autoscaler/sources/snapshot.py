@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from autoscaler.errors import TemporaryError
+
 # (device, source): a physical device and where its joules come from. Devices are counted once
 # per window even when several workers report the same one (a shared CPU package).
 SeriesKey = tuple[str, str]
 
 
-class SourceError(Exception):
+class SourceError(TemporaryError):
     """A source could not read (endpoint down, Prometheus error, bad response). Wraps the cause;
     the runtime holds the decision and retries next interval."""
 

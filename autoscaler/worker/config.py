@@ -28,12 +28,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from autoscaler.errors import PermanentError
 from autoscaler.worker.estimate import DEFAULT_WATTS_PER_CORE
 
 KNOWN_SOURCES = ("nvml", "rapl", "estimate")
 
 
-class ReporterConfigError(ValueError):
+class ReporterConfigError(ValueError, PermanentError):
     """A reporter environment variable has a value we cannot use; the message names it."""
 
 

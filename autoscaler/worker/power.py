@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from autoscaler.errors import AutoscalerError
 from autoscaler.worker.metrics import EnergySource
 
 
-class PowerSourceError(Exception):
+class PowerSourceError(AutoscalerError):
     """A source that opened fine failed to read (driver gone, file vanished, permission lost)."""
 
 

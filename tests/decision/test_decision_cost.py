@@ -109,16 +109,31 @@ def test_cost_and_carbon_rates_per_second(objective: str, prices: Prices,
     assert o.unit == ("money" if objective == "cost" else "gCO2")
 
 
-def test_a_schedule_is_planned_with_its_mean_over_each_degrees_duration() -> None:
-    # 21,600 samples: 2 workers finish inside the dear day (6 h), 1 worker runs 12 h.
+def test_a_schedule_is_planned_across_its_next_change() -> None:
+    # 21,600 samples: 2 workers finish inside the dear day (6 h); 1 worker leaves half the work
+    # for the cheap night (issue 12: the plan counts the work a degree displaces past a change).
     thr, pw = _curves([1000.0, 2000.0], [0.5, 1.0])
     o = evaluate(Objective(ObjectiveKind.COST), thr, pw,
                  PriceContext(Prices(DAY_NIGHT), 0.0, 21_600.0))
     assert o.planned_price is not None
-    assert o.planned_price.tolist() == pytest.approx([0.21, 0.30])
+    assert o.planned_price.tolist() == pytest.approx([0.30, 0.30])  # the price holding now
     # Same energy per sample at both degrees, but the slow one runs into the cheap night.
-    assert o.per_sample[0] < o.per_sample[1]
-    assert "mean over the work left" in o.price_note(1)
+    assert o.per_sample.tolist() == pytest.approx(
+        [(21_600 * 1000 * 0.30 + 10_800 * 2000 * 0.12) / 3.6e6 / 21_600,
+         2000 * 0.30 / 3.6e6])
+    assert o.rate_per_s.tolist() == pytest.approx([1000 * 0.30 / 3.6e6, 2000 * 0.30 / 3.6e6])
+    assert "0.3/kWh now until t=21600 s, then 0.12/kWh" in o.price_note(1)
+    assert "ends before that change" in o.price_note(2)
+
+
+def test_without_a_change_ahead_a_schedule_is_planned_with_its_mean() -> None:
+    # A one-off schedule past its last point: constant from then on, the mean is exact.
+    once = Rate(((0.0, 0.30), (100.0, 0.12)))
+    thr, pw = _curves([1000.0, 2000.0], [0.5, 1.0])
+    o = evaluate(Objective(ObjectiveKind.COST), thr, pw,
+                 PriceContext(Prices(once), 200.0, 21_600.0))
+    assert o.price_plan is None and o.planned_price is not None
+    assert o.planned_price.tolist() == pytest.approx([0.12, 0.12])
 
 
 # --- the power cap --------------------------------------------------------------------------

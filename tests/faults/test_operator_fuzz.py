@@ -174,15 +174,17 @@ def mutated_state(draw: st.DrawFn) -> dict[str, Any]:
 def mutated_session_state(draw: st.DrawFn) -> dict[str, Any]:
     body = json.loads(json.dumps(VALID2))
     for _ in range(draw(st.integers(1, 3))):
-        session = body["session"]
+        session = body.get("session")
         part = draw(st.sampled_from(["session", "ledger", "resize", "top"]))
-        if part == "ledger" and isinstance(session.get("ledger"), dict):
+        if not isinstance(session, dict):  # an earlier mutation replaced it: mutate the top
+            part = "top"
+        elif part == "ledger" and isinstance(session.get("ledger"), dict):
             session["ledger"][draw(LEDGER_FIELDS)] = draw(JSON)
         elif part == "resize" and isinstance(session.get("resize"), dict):
             session["resize"][draw(RESIZE_FIELDS)] = draw(JSON)
         elif part == "session":
             session[draw(SESSION_FIELDS)] = draw(JSON)
-        else:
+        if part == "top":
             body[draw(st.sampled_from(["session", "events", "version"]))] = draw(JSON)
     return dict(body)
 

@@ -185,3 +185,45 @@ def test_a_cheaper_measured_degree_the_engine_did_not_move_to_is_named() -> None
     assert "note: 2 worker(s) measured cheaper per sample (16.667 vs 20.000 mJ)" in text
     rec.settings["objective"] = {"kind": "time", "eta": 0.5}
     assert "measured cheaper" not in summary_text(build_report(rec), Path("/r"))
+
+
+# --- issue 12: money and gCO2 beside the energy, with the energy's source -------------------
+def test_priced_report_carries_money_and_carbon_with_their_source() -> None:
+    rec = _record([ONE] * 3 + [TWO] * 3, [(1, 2, Reason.RESIZE_BETTER)], final=2,
+                  samples=1_000_000)
+    rec.settings.update(price_per_kwh=0.36, price_per_worker_hour=3.6, carbon_g_per_kwh=360.0)
+    report = build_report(rec)
+    priced = report["priced"]
+    # 3 windows x 4 s at 20 W + 3 x 4 s at 25 W = 540 J (source: estimate).
+    assert priced["energy_money_by_source"] == pytest.approx({"estimate": 540 * 0.36 / 3.6e6})
+    assert priced["carbon_g_by_source"] == pytest.approx({"estimate": 540 * 360 / 3.6e6})
+    # Workers: (3 x 1 + 3 x 2) worker-windows x 4 s at 3.6 per worker-hour.
+    assert priced["worker_money"] == pytest.approx({"wall clock": 36 * 3.6 / 3600})
+    chosen = priced["per_sample"]["chosen"]
+    assert chosen["money"] == pytest.approx(25 / 1500 * 1e-7 + 2 / 1500 * 1e-3)
+    assert chosen["carbon_g"] == pytest.approx(25 / 1500 * 1e-4)
+    vs_start = priced["savings"]["vs_start"]
+    assert vs_start["saved_carbon_g"] == pytest.approx((0.02 - 25 / 1500) * 1e6 * 1e-4)
+    text = summary_text(report, Path("/tmp/r"))
+    assert "for energy [source: estimate]" in text and "for workers [source: wall clock]" in text
+    assert "gCO2 [source: estimate]" in text
+
+
+def test_without_prices_the_report_says_nothing_of_money() -> None:
+    report = build_report(_record([ONE] * 3, [], final=1))
+    assert report["priced"] is None
+    assert "money" not in summary_text(report, Path("/tmp/r"))
+
+
+def test_a_scheduled_price_is_integrated_over_each_window() -> None:
+    # 0.36 per kWh from 00:00 UTC, 0.72 from 00:01: the run starts at t=0 (00:00 UTC); two
+    # 30 s windows of 600 J at each price.
+    rec = _record([ONE], [], final=1)
+    rec.windows = [_w(1, 30.0 * i, 1000.0, 20.0, dur=30.0) for i in range(4)]
+    rec.settings.update(price_per_kwh="00:00=0.36,00:01=0.72", price_timezone="UTC")
+    report = build_report(rec)
+    priced = report["priced"]
+    assert priced["scheduled"] == ["price_per_kwh"]
+    assert priced["energy_money_by_source"] == pytest.approx(
+        {"estimate": (2 * 600 * 0.36 + 2 * 600 * 0.72) / 3.6e6})
+    assert "at each price's mean over the run" in summary_text(report, Path("/tmp/r"))

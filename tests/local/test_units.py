@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from autoscaler.runtime.local.settings import default_overlap, parse_duration_s, parse_energy_j
+from autoscaler.runtime.local.settings import default_overlap, parse_energy_j
+from autoscaler.units import parse_duration_s
 
 
 @pytest.mark.parametrize(

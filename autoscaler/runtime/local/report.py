@@ -17,6 +17,7 @@ from typing import Any
 from autoscaler.actuators.torchrun import ResizeEvent
 from autoscaler.decision import PolicyConfig
 from autoscaler.decision.types import Decision, DegreePrediction, Quality, Window
+from autoscaler.runtime.local.priced import priced_lines, priced_view
 from autoscaler.runtime.local.summary import (
     counterfactuals,
     files_line,
@@ -186,6 +187,7 @@ def build_report(rec: RunRecord) -> dict[str, Any]:
         )
     )
     report["marginal"] = marginal_view(report["measured"])
+    report["priced"] = priced_view(report)  # money and gCO2 where prices were given
     return report
 
 
@@ -214,6 +216,7 @@ def summary_text(report: dict[str, Any], report_dir: Path) -> str:
         + (f" in {report['wall_s']:.0f} s" if report["wall_s"] is not None else "")
     ]
     lines += summary_lines(report)
+    lines += priced_lines(report)
     if report["resize_latency_median_s"] is not None:
         lines.append(
             f"resize latency (decision -> first step), median: "

@@ -7,18 +7,15 @@ forms; the CLI turns that into a one-line user error.
 
 from __future__ import annotations
 
-import math
-import re
+import time
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from autoscaler import units
+from autoscaler import tariffs, units
 from autoscaler.decision.prices import Prices, Rate
 from autoscaler.decision.types import JobSpec, Objective, ObjectiveKind
-
-_DURATION_UNITS_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
 
 # Sanity bounds on what a user types (each refusal is one line, exit 2).
 # Workers: each is a process of its own (a torch import, a metrics port), so more than 4 per
@@ -30,6 +27,8 @@ WORKERS_PER_CORE = 4
 MIN_INTERVAL_S, MAX_INTERVAL_S = 1.0, 86_400.0
 MAX_DEADLINE_S = 10 * 366 * 86_400.0  # ten years: beyond that it is a typo, not a deadline
 MAX_TOTAL_SAMPLES = 1e18
+# A price: a number >= 0, or a daily schedule's text (checked by autoscaler.tariffs).
+Price = Annotated[float, Field(ge=0, allow_inf_nan=False)] | str
 
 
 def max_local_workers(cpu_count: int) -> int:
@@ -49,8 +48,9 @@ def parse_power_w(text: str) -> float:
     return units.parse_power_w(text, bare_number_is_watts=True)
 
 
-def missing_prices(objective: Objective, price_per_kwh: float | None,
-                   price_per_worker_hour: float | None, carbon_g_per_kwh: float | None) -> str:
+def missing_prices(objective: Objective, price_per_kwh: float | str | None,
+                   price_per_worker_hour: float | str | None,
+                   carbon_g_per_kwh: float | str | None) -> str:
     """What the objective needs but the flags lack, as one line ('' when nothing is missing)."""
     if objective.kind is ObjectiveKind.COST and price_per_kwh is None \
             and price_per_worker_hour is None:
@@ -70,27 +70,6 @@ def default_overlap(cpu_count: int, max_replicas: int) -> bool:
     at least two cores per worker at the largest degree.
     """
     return cpu_count >= 2 * max_replicas
-
-
-def parse_duration_s(text: str) -> float:
-    """``"90"`` → 90.0 (seconds); ``"10m"``, ``"1h30m"``, ``"2.5h"``, ``"45s"``."""
-    t = text.strip().lower()
-    if re.fullmatch(_NUMBER, t):
-        value = float(t)
-    else:
-        parts = re.findall(rf"({_NUMBER})\s*([a-z]+)", t)
-        if not parts or re.sub(rf"({_NUMBER})\s*([a-z]+)", "", t).strip():
-            raise ValueError(f"duration must be seconds or like 10m, 1h30m, 45s; got {text!r}")
-        value = 0.0
-        for number, _digits, unit in parts:
-            if unit not in _DURATION_UNITS_S:
-                raise ValueError(f"unknown duration unit {unit!r} in {text!r}; use s, m, h or d")
-            value += float(number) * _DURATION_UNITS_S[unit]
-    if not math.isfinite(value):
-        raise ValueError(f"duration must be a finite number, got {text!r}")
-    if value <= 0:
-        raise ValueError(f"duration must be positive, got {text!r}")
-    return value
 
 
 class LocalSettings(BaseModel):
@@ -127,11 +106,13 @@ class LocalSettings(BaseModel):
     # The host's static (idle) power charged to the job once, as part of the energy estimate
     # (autoscaler.runtime.local.static_power); 0: none.
     static_power_w: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    # Issue 12: a peak-power cap (W) and constant prices (currency-free; gCO2 for carbon).
+    # Issue 12: a peak-power cap (W) and prices (currency-free; gCO2 for carbon), each a number
+    # or a daily schedule "HH:MM=value,..." in price_timezone (autoscaler.tariffs).
     max_power_w: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    price_per_kwh: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    price_per_worker_hour: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    carbon_g_per_kwh: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    price_per_kwh: Price | None = None
+    price_per_worker_hour: Price | None = None
+    carbon_g_per_kwh: Price | None = None
+    price_timezone: str = "UTC"
 
     @model_validator(mode="after")
     def _bounds(self) -> LocalSettings:
@@ -147,15 +128,31 @@ class LocalSettings(BaseModel):
                                  self.price_per_worker_hour, self.carbon_g_per_kwh)
         if missing:
             raise ValueError(f"--objective {missing}")
+        tariffs.zone(self.price_timezone)
+        for value in (self.price_per_kwh, self.price_per_worker_hour, self.carbon_g_per_kwh):
+            if isinstance(value, str):
+                tariffs.periods(value)
         return self
 
     @property
     def prices(self) -> Prices | None:
-        """The prices given on the command line, as constants (None: none given)."""
+        """The prices given on the command line from now on (None: none given)."""
+        return self.prices_from(time.time())
+
+    def prices_from(self, start_unix_s: float) -> Prices | None:
+        """The prices on the unix clock, schedules unrolled from ``start_unix_s``."""
         given = (self.price_per_kwh, self.price_per_worker_hour, self.carbon_g_per_kwh)
         if all(v is None for v in given):
             return None
-        kwh, worker_h, carbon = (None if v is None else Rate.constant(v) for v in given)
+
+        def rate(v: float | str | None) -> Rate | None:
+            if v is None:
+                return None
+            if isinstance(v, str):
+                return tariffs.daily_rate(v, self.price_timezone, start_unix_s)
+            return Rate.constant(v)
+
+        kwh, worker_h, carbon = (rate(v) for v in given)
         return Prices(energy_per_kwh=kwh, per_worker_hour=worker_h, carbon_g_per_kwh=carbon)
 
     @property
@@ -173,5 +170,5 @@ class LocalSettings(BaseModel):
             deadline_s=deadline,
             total_samples=self.total_samples,
             max_power_w=self.max_power_w,
-            prices=self.prices,
+            prices=self.prices_from(started_at_s),
         )

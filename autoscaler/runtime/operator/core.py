@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,8 +34,9 @@ from autoscaler.runtime.operator.jobs import (
     last_decided_s,
 )
 from autoscaler.runtime.operator.jobs import plan_job as _plan_job
-from autoscaler.runtime.operator.measure import JobMeasurer, MeasureTarget
+from autoscaler.runtime.operator.measure import JobMeasurer
 from autoscaler.runtime.operator.metrics import OperatorMetrics, export_plan
+from autoscaler.runtime.operator.prices import PriceDefaults
 from autoscaler.runtime.operator.settings import OperatorSettings
 from autoscaler.runtime.operator.writes import OperatorWrites, short
 
@@ -72,8 +72,8 @@ class OperatorCore(OperatorWrites):
         self.jobs: dict[str, TrackedJob] = {}
         self._invalid: dict[str, str] = {}  # key -> last InvalidAnnotation message sent
         self._failed: dict[str, str] = {}  # key -> last JobFailed message sent
-        self._pod_regex = {(k.group, k.plural): k.pod_regex for k in settings.kinds}
         self._source_name = settings.source.kind
+        self.prices = PriceDefaults(settings.prices)  # for jobs that give no prices of their own
 
     def reset(self) -> None:
         """Forget in-memory state (on gaining leadership: another replica may have acted)."""
@@ -85,6 +85,8 @@ class OperatorCore(OperatorWrites):
     def run_pass(self, now_s: float, *, all_due: bool = False) -> PassReport:
         started = time.perf_counter()
         report = PassReport()
+        for warning in self.prices.refresh(now_s, getattr(self.measurer, "query", None)):
+            log.warning("%s", warning)  # each bad read once; the last good value is kept
         due: list[tuple[TrackedJob, dict[str, Any], int]] = []
         live: set[str] = set()
         events: list[Event] = []
@@ -149,12 +151,13 @@ class OperatorCore(OperatorWrites):
     def _plan(self, job: TrackedJob, obj: dict[str, Any], replicas: int, window: Any,
               now_s: float) -> Plan:
         enforce = job.mode is ann.Mode.ENFORCE and not self.settings.dry_run
-        blocked = enforce and now_s < job.scale_retry_s  # backing off after a refused /scale
+        held = self.resize_held(job, obj, now_s)  # kindops: recommend-only kind, Kueue pending
+        blocked = enforce and (now_s < job.scale_retry_s or held is not None)
         return _plan_job(
             job, resource_version=str(obj["metadata"].get("resourceVersion", "")),
             seen_replicas=replicas, window=window, now_s=now_s, enforce=enforce and not blocked,
-            checkpoint_every_s=self.settings.checkpoint_every_s,
-            source_name=self._source_name, problem=job.scale_problem if enforce else None)
+            checkpoint_every_s=self.settings.checkpoint_every_s, source_name=self._source_name,
+            problem=held or (job.scale_problem if enforce else None))
 
     def _failure(self, ref: ObjectRef, stage: str, e: BaseException, now_s: float,
                  events: list[Event]) -> None:
@@ -178,19 +181,20 @@ class OperatorCore(OperatorWrites):
                events: list[Event]) -> tuple[TrackedJob, dict[str, Any], int] | None:
         """Parse the owner's annotations; None (and at most one Warning) when invalid."""
         annotations: dict[str, str] = obj["metadata"].get("annotations") or {}
-        replicas = kind.replicas(obj)
-        lo, hi = kind.elastic_bounds(obj)
         try:
+            replicas = kind.replicas(obj)  # a KindError (InvalidAnnotations) on hostile content
+            lo, hi = kind.elastic_bounds(obj)
             if replicas is None:
                 raise ann.InvalidAnnotations([ann.AnnotationError(
                     ann.ENABLED, f"opted in, but the object has no replica count at "
-                    f"{kind.replicas_path}: it cannot be resized through /scale")])
+                    f"{kind.replicas_path}: it cannot be resized")])
             if not 0 <= replicas <= MAX_REPLICAS:
                 raise ann.InvalidAnnotations([ann.AnnotationError(
                     ann.ENABLED, f"opted in, but the object runs {replicas} replicas, outside "
                     f"what the operator serves (0 to {MAX_REPLICAS})")])
             parsed = ann.parse_job_annotations(annotations, current_replicas=replicas,
-                                               elastic_min=lo, elastic_max=hi)
+                                               elastic_min=lo, elastic_max=hi,
+                                               default_prices=self.prices.prices)
         except ann.InvalidAnnotations as e:
             if self._invalid.get(ref.key) != str(e):
                 self._invalid[ref.key] = str(e)
@@ -203,9 +207,10 @@ class OperatorCore(OperatorWrites):
         if job is None or job.ref.uid != ref.uid:
             job = self._restore(ref, annotations, parsed.spec, parsed.mode, inputs, now_s, events)
             self.jobs[ref.key] = job
-        elif job.inputs != inputs:
+        elif job.inputs != inputs or job.prices_version != self.prices.version:
             job.session.update_spec(parsed.spec)  # a new budget counts from now
             job.mode, job.inputs = parsed.mode, inputs
+        job.prices_version = self.prices.version
         if ann.PREFIX + ann.STATE not in annotations:  # new, or the owner deleted it: write it
             job.last_checkpoint_s = -math.inf  # with the next patch (no extra request)
         if job.last_seen_replicas not in (None, replicas) and job.mode is ann.Mode.ENFORCE:
@@ -244,9 +249,7 @@ class OperatorCore(OperatorWrites):
     def _measure(self, due: list[tuple[TrackedJob, dict[str, Any], int]],
                  now_s: float) -> dict[str, Any]:
         # A paused job (0 replicas) has no pods: it is not measured.
-        targets = [MeasureTarget(job.ref.key, job.ref.namespace, job.ref.name, job.ref.kind.kind,
-                                 replicas, self._pods(job.ref))
-                   for job, obj, replicas in due if replicas > 0]
+        targets = self.measure_targets(due)  # kindops: pod regex, placement (nodes)
         if not targets:
             return {}
         try:
@@ -255,7 +258,3 @@ class OperatorCore(OperatorWrites):
             log.warning("measuring %d jobs failed: %s", len(targets), e)
             self.metrics.api_errors.labels("measure").inc()
             return {}
-
-    def _pods(self, ref: ObjectRef) -> str:
-        template = self._pod_regex.get((ref.kind.group, ref.kind.plural), "{name}-.+")
-        return template.replace("{name}", re.escape(ref.name))

@@ -34,6 +34,7 @@ class TrackedJob:
     memory: JobMemory  # what is written to the state annotation
     mode: ann.Mode
     inputs: str  # signature of the owner's annotations the spec was parsed from
+    prices_version: int = 0  # of the operator's default prices the spec was parsed with
     next_due_s: float = 0.0
     last_checkpoint_s: float = -math.inf
     missed_windows: int = 0  # passes in a row without a window

@@ -10,6 +10,7 @@ the jobs hold with ``HoldNoData`` for one interval, which a restart can afford.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from autoscaler.decision.types import Window
 from autoscaler.runtime.operator.measure import MeasurerError, MeasureTarget
@@ -30,6 +31,11 @@ class PrometheusMeasurer:
         self._tracker = WindowTracker()
         self._known: set[str] = set()
 
+    def query(self, promql: str) -> tuple[list[Any], float]:
+        """One instant query (the operator's queried prices read their value through it)."""
+        series, at_s = self._source.query(promql)
+        return list(series), at_s
+
     def measure(
         self, targets: Sequence[MeasureTarget], start_s: float, end_s: float
     ) -> dict[str, Window]:
@@ -44,7 +50,7 @@ class PrometheusMeasurer:
             snap = snapshots.get(t.key)
             if snap is None:
                 continue
-            window = self._tracker.update(t.key, snap, replicas=t.replicas)
+            window = self._tracker.update(t.key, snap, replicas=t.replicas, nodes=t.nodes)
             if window is not None:
                 out[t.key] = window
         for gone in self._known - {t.key for t in targets}:

@@ -10,45 +10,24 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from autoscaler.kube.kinds import DEFAULT_KINDS, KindRef
-
-
-class KindSettings(BaseModel):
-    """A served resource; it must have a ``/scale`` subresource."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    group: str
-    version: str
-    plural: str
-    kind: str
-    replicas_path: str = "spec.replicas"  # the /scale specReplicasPath, without the leading dot
-    elastic_path: str | None = None  # object with minReplicas/maxReplicas (PyTorchJob)
-    # The job's pods, as a fully anchored regex over pod names ("{name}" is the object's name):
-    # how the Prometheus source tells one job's series from another's.
-    pod_regex: str = "{name}-.+"
-
-    def ref(self) -> KindRef:
-        return KindRef(self.group, self.version, self.plural, self.kind,
-                       self.replicas_path.lstrip("."), self.elastic_path)
-
-
-def _default_kinds() -> list[KindSettings]:
-    pods = {
-        "pytorchjobs": "{name}-worker-[0-9]+",  # the workers /scale moves (not the master)
-        "statefulsets": "{name}-[0-9]+",
-        "deployments": "{name}-[a-z0-9]+-[a-z0-9]+",
-    }
-    return [
-        KindSettings(group=k.group, version=k.version, plural=k.plural, kind=k.kind,
-                     replicas_path=k.replicas_path, elastic_path=k.elastic_path,
-                     pod_regex=pods.get(k.plural, "{name}-.+"))
-        for k in DEFAULT_KINDS
-    ]
+from autoscaler.errors import PermanentError
+from autoscaler.kube.kinds import JOBSET_ELASTIC
+from autoscaler.runtime.operator.kind_settings import KindSettings, default_kinds, describe
+from autoscaler.runtime.operator.prices import PriceSettings
+from autoscaler.units import parse_duration_s
 
 
 class SourceSettings(BaseModel):
@@ -76,25 +55,45 @@ class LeaseSettings(BaseModel):
     duration_s: int = Field(default=15, ge=2)
 
 
+def _duration(value: Any) -> Any:
+    """A duration in the settings file or on the command line: a number of seconds, or text
+    the one duration parser reads (``90``, ``30s``, ``10m``, ``1h30m``)."""
+    return parse_duration_s(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+
+
 class OperatorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     namespaces: list[str] = Field(default_factory=list)  # empty: all namespaces
     dry_run: bool = False  # true: every job recommend-only, whatever its mode annotation says
     kubeconfig: str | None = None  # None: in-cluster service account
     # one measure-decide-write cycle per job per interval
-    interval_s: float = Field(default=30.0, gt=0)
+    interval_s: Duration = Field(default=30.0, gt=0)
     # how often the loop looks for due jobs and renews the lease
-    tick_s: float = Field(default=1.0, gt=0)
+    tick_s: Duration = Field(default=1.0, gt=0)
     # the learned state is written at least this often (and always before a resize)
-    checkpoint_every_s: float = Field(default=300.0, ge=0)
+    checkpoint_every_s: Duration = Field(default=300.0, ge=0)
     api_concurrency: int = Field(default=8, ge=1, le=64)  # parallel writes in one pass
     watch_timeout_s: int = Field(default=300, ge=1)
     metrics_port: int = Field(default=8080, ge=0, le=65535)  # /metrics, /healthz, /readyz; 0: off
     identity: str = Field(default_factory=lambda: _identity())
-    kinds: list[KindSettings] = Field(default_factory=_default_kinds)
+    kinds: list[KindSettings] = Field(default_factory=default_kinds)
+    # The alpha ElasticJobSet gate is on in this cluster: a JobSet's inner Job parallelism may
+    # change while it runs. Off (the default): JobSets are served recommend-only.
+    elastic_jobset: bool = False
+    # Read the served jobs' pods (one list per namespace per pass) for the nodes they span;
+    # needs RBAC to list pods (the chart grants it only with this on).
+    placement: bool = False
+    # A Kueue-managed job whose scale-up stays pending this many intervals is held (one Event)
+    # and backs off (doubling, up to an hour) instead of asking again.
+    kueue_pending_intervals: int = Field(default=3, ge=1, le=100)
     source: SourceSettings = Field(default_factory=lambda: SourceSettings())
     lease: LeaseSettings = Field(default_factory=lambda: LeaseSettings())
     policy: dict[str, Any] = Field(default_factory=dict)  # PolicyConfig overrides
+    # Issue 12: default prices for jobs that give none (constant, daily schedule, PromQL query).
+    prices: PriceSettings = Field(default_factory=lambda: PriceSettings())
 
     @field_validator("policy")
     @classmethod
@@ -110,6 +109,15 @@ class OperatorSettings(BaseModel):
         except (TypeError, ValueError) as e:
             raise ValueError(str(e)) from e
         return policy
+
+    @model_validator(mode="after")
+    def _elastic_jobset(self) -> OperatorSettings:
+        """With the gate on, the built-in JobSet becomes resizable (a patch of the inner Job's
+        parallelism), so every ``k.ref()`` sees it so."""
+        if self.elastic_jobset:
+            self.kinds = [KindSettings(**describe(JOBSET_ELASTIC)) if k.builtin == "JobSet" else k
+                          for k in self.kinds]
+        return self
 
     @field_validator("kinds")
     @classmethod
@@ -138,7 +146,7 @@ def _pod_namespace() -> str:
         return "default"
 
 
-class SettingsError(ValueError):
+class SettingsError(ValueError, PermanentError):
     """Settings file or flags are wrong; the message names the file and field."""
 
 
