@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from autoscaler.cli.errors import UserError
+from autoscaler.cli.price_flags import add_price_arguments, price_flags
 
 if TYPE_CHECKING:
     from autoscaler.runtime.local.settings import LocalSettings
@@ -147,26 +148,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="peak-power cap for the job: a degree predicted to draw more is not used, e.g. "
         "300W, 1.5kW, 2MW (bare number: W); if none fits, the least-power degree runs",
     )
-    parser.add_argument(
-        "--price-per-kwh", metavar="X", default=None,
-        help="electricity price per kWh (a number >= 0, any currency): the cost objective's "
-        "energy term, and cost per sample in the output",
-    )
-    parser.add_argument(
-        "--price-per-worker-hour", metavar="X", default=None,
-        help="price of one worker for one hour (same currency as --price-per-kwh): the cost "
-        "objective's worker term",
-    )
-    parser.add_argument(
-        "--carbon-g-per-kwh", metavar="X", default=None,
-        help="grid carbon intensity in gCO2 per kWh (>= 0): what the carbon objective minimises",
-    )
-    parser.add_argument(
-        "--price-timezone", metavar="TZ", default="UTC",
-        help="time zone of daily price schedules: each price flag also takes "
-        "'HH:MM=value,HH:MM=value' (e.g. 07:00=0.30,22:00=0.12), local times in TZ "
-        "(IANA name, default UTC)",
-    )
+    add_price_arguments(parser)
     parser.add_argument(
         "train_command",  # not "command": the dispatcher's sub-command name lives there
         metavar="-- COMMAND",
@@ -209,7 +191,7 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
         max_power_w = None if args.max_power is None else parse_power_w(args.max_power)
     except ValueError as e:
         raise UserError(f"--max-power: {e}") from None
-    per_kwh, per_worker_h, carbon = (_rate(args, flag, dest) for flag, dest in _RATE_FLAGS)
+    per_kwh, per_worker_h, carbon = price_flags(args)
     missing = missing_prices(objective, per_kwh, per_worker_h, carbon)
     if missing:
         raise UserError(f"--objective: {missing}")
@@ -251,22 +233,6 @@ def settings_from_args(args: argparse.Namespace) -> LocalSettings:
         raise UserError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
-def _rate(args: argparse.Namespace, flag: str, dest: str) -> float | str | None:
-    """One price flag: a number >= 0, a daily schedule's text (autoscaler.tariffs), or None
-    when not given; a bad one is a UserError."""
-    from autoscaler import tariffs, units
-
-    raw = getattr(args, dest)
-    try:
-        if raw is not None and tariffs.is_schedule(raw):
-            tariffs.periods(raw)
-            tariffs.zone(args.price_timezone)
-            return str(raw)
-        return None if raw is None else units.parse_rate(raw)
-    except ValueError as e:
-        raise UserError(f"{flag}: {e}") from None
-
-
 # LocalSettings field -> the flag a user typed, for validation messages.
 _FLAG_OF = {
     "min_replicas": "--min",
@@ -281,14 +247,6 @@ _FLAG_OF = {
     "price_per_worker_hour": "--price-per-worker-hour",
     "carbon_g_per_kwh": "--carbon-g-per-kwh",
 }
-# Price flags -> their LocalSettings field (and the argparse dest).
-_RATE_FLAGS = (
-    ("--price-per-kwh", "price_per_kwh"),
-    ("--price-per-worker-hour", "price_per_worker_hour"),
-    ("--carbon-g-per-kwh", "carbon_g_per_kwh"),
-)
-
-
 def run(args: argparse.Namespace) -> int:
     from autoscaler.actuators.base import ActuatorError
     from autoscaler.actuators.runlock import acquire, lock_keys

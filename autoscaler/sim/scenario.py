@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from autoscaler.decision.types import Objective, ObjectiveKind
-from autoscaler.errors import PermanentError
+from autoscaler.decision.types import Objective
+from autoscaler.sim.scenario_checks import MAX_DEGREE_PHASES, ScenarioError, check_cross_fields
 from autoscaler.sim.specs import (
     MAX_DOWNTIME_S,
     MAX_INTERVAL_S,
@@ -67,14 +67,9 @@ __all__ = [
 # The slowest possible run, plus one resize downtime per degree, may span at most this many
 # controller intervals: a simulation is then bounded (about 1 ms per decision of the engine).
 MAX_INTERVALS = 200_000
-MAX_DEGREE_PHASES = 2048  # degrees in [min, max] x phases: the oracle's search grows with both
 MAX_FILE_BYTES = 1 << 20  # a scenario is a few hundred bytes; /dev/zero must not be read forever
 _MAX_NODES = 100_000  # YAML values after alias expansion ("billion laughs")
 _MAX_DEPTH = 32
-
-
-class ScenarioError(ValueError, PermanentError):
-    """A scenario file the simulator cannot run; the message names the file and the field."""
 
 
 class PhaseSpec(_Strict):
@@ -174,7 +169,7 @@ def parse_scenario(data: Any, *, label: str, default_name: str = "scenario") -> 
                 what = "a per-worker batch size"
             raise ScenarioError(f"{label}: {where}: key {loc[-2]!r}: must be {what}") from None
         raise ScenarioError(f"{label}: {_loc(loc)}: {_msg(first['msg'])}") from None
-    _check_cross_fields(scenario, label)
+    check_cross_fields(scenario, label)
     _check_work_bound(scenario, label)
     if not scenario.name:
         scenario = scenario.model_copy(update={"name": default_name})
@@ -210,96 +205,6 @@ def _msg(msg: str) -> str:
 
 def _fail(label: str, field: str, msg: str) -> None:
     raise ScenarioError(f"{label}: {field}: {msg}")
-
-
-def _check_cross_fields(s: Scenario, label: str) -> None:
-    """Checks that span fields; each names the field the user should edit."""
-    job, wl = s.job, s.workload
-    if job.max_replicas < job.min_replicas:
-        _fail(label, "job.max_replicas", "must be >= min_replicas")
-    if not job.min_replicas <= job.initial_replicas <= job.max_replicas:
-        _fail(
-            label,
-            "job.initial_replicas",
-            f"must be between min_replicas ({job.min_replicas}) "
-            f"and max_replicas ({job.max_replicas})",
-        )
-    kind = job.objective_parsed.kind
-    prices = s.prices
-    if kind is ObjectiveKind.COST and (
-        prices is None or (prices.energy_per_kwh is None and prices.per_worker_hour is None)
-    ):
-        _fail(label, "prices", "objective cost needs prices.energy_per_kwh or per_worker_hour")
-    if kind is ObjectiveKind.CARBON and (prices is None or prices.carbon_g_per_kwh is None):
-        _fail(label, "prices", "objective carbon needs prices.carbon_g_per_kwh")
-    degrees = job.max_replicas - job.min_replicas + 1
-    if degrees * (len(wl.phases) + 1) > MAX_DEGREE_PHASES:
-        _fail(
-            label,
-            "workload.phases",
-            f"{degrees} degrees x {len(wl.phases) + 1} phases is more than {MAX_DEGREE_PHASES:,} "
-            "for the oracle's search; use fewer phases or a narrower [min_replicas, max_replicas]",
-        )
-    if (wl.throughput is None) == (wl.step is None):
-        _fail(label, "workload", "give exactly one of throughput, step")
-    tables: list[tuple[str, dict[int, float] | None]] = [
-        ("workload.power.table", wl.power.table),
-        *_curve_tables("workload", wl.throughput, wl.step),
-    ]
-    _check_batch(label, "workload.step", wl.step, job.max_replicas)
-    previous = 0.0
-    for i, phase in enumerate(wl.phases):
-        where = f"workload.phases.{i}"
-        if phase.throughput is None and phase.step is None and phase.power is None:
-            _fail(label, where, "give throughput (or step), power or both")
-        if phase.throughput is not None and phase.step is not None:
-            _fail(label, where, "give at most one of throughput, step")
-        if phase.at_fraction <= previous:
-            _fail(
-                label,
-                f"{where}.at_fraction",
-                f"must be greater than the previous phase's ({previous})",
-            )
-        previous = phase.at_fraction
-        tables += _curve_tables(where, phase.throughput, phase.step)
-        _check_batch(label, f"{where}.step", phase.step, job.max_replicas)
-        if phase.power is not None:
-            tables.append((f"{where}.power.table", phase.power.table))
-    for field, table in tables:
-        if table is None:
-            continue
-        lo, hi = min(table), max(table)
-        if job.min_replicas < lo or job.max_replicas > hi:
-            _fail(
-                label,
-                field,
-                f"lists n {lo}..{hi} but job allows {job.min_replicas}..{job.max_replicas}; "
-                "n outside a table's listed range is not allowed",
-            )
-
-
-def _curve_tables(
-    where: str, throughput: ThroughputSpec | None, step: StepSpec | None
-) -> list[tuple[str, dict[int, float] | None]]:
-    """Tables indexed by degree that must cover [min_replicas, max_replicas]."""
-    if throughput is not None:
-        return [(f"{where}.throughput.table", throughput.table)]
-    if step is not None:
-        return [(f"{where}.step.sync_s.table", step.sync_s.table)]
-    return []
-
-
-def _check_batch(label: str, where: str, step: StepSpec | None, max_replicas: int) -> None:
-    """A global batch must give each of max_replicas workers at least one sample per step."""
-    if step is None or step.batch.global_batch is None:
-        return
-    if step.batch.global_batch < max_replicas:
-        _fail(
-            label,
-            f"{where}.batch.global",
-            f"{step.batch.global_batch:g} gives less than one sample per worker "
-            f"at max_replicas ({max_replicas})",
-        )
 
 
 def _check_work_bound(s: Scenario, label: str) -> None:
