@@ -16,16 +16,16 @@ import numpy as np
 
 from autoscaler.decision.config import PolicyConfig
 from autoscaler.decision.constraints import evaluate_constraints
-from autoscaler.decision.fitting import fit_power, fit_throughput
+from autoscaler.decision.fitting import fit_throughput
 from autoscaler.decision.history import DegreeStats, History, window_is_fittable
 from autoscaler.decision.models import Curve, anchored
 from autoscaler.decision.objectives import PriceContext, evaluate
 from autoscaler.decision.policy import run_post_fit, run_pre_fit
+from autoscaler.decision.power_split import busy_share, fit_power_split, measured_busy_share
 from autoscaler.decision.situation import Evidence, Situation
 from autoscaler.decision.state import STATE_VERSION, dump_state, load_state
 from autoscaler.decision.step_model import (
     StepModel,
-    StepStats,
     fit_step_throughput,
     nodes_of,
     step_stats,
@@ -214,25 +214,29 @@ class Controller:
         if split is not None and per_node is None:
             per_node = workers_per_node(split.replicas, split.nodes)
         self._per_node = per_node
-        thr = self._fit_throughput(stats, grid, split, per_node)
-        pw = fit_power(stats.replicas, stats.power_w, stats.power_se, grid, self._cfg,
-                       nodes=None if per_node is None else (lambda m: nodes_of(m, per_node)))
+        model = None if split is None else StepModel(
+            split, stats.throughput_se / stats.throughput_sps, per_node, self._spec.batch_regime)
+        thr = self._fit_throughput(stats, grid, model)
+        # Per-worker draw that falls while waiting on the network, where the split shows it
+        # (else the linear fit: see decision/power_split.py).
+        share = None if split is None else measured_busy_share(split)
+        grid_share = None if model is None else busy_share(model, grid)
+        pw = fit_power_split(stats.replicas, stats.power_w, stats.power_se, grid, self._cfg,
+                             share, grid_share,
+                             nodes=None if per_node is None else (lambda m: nodes_of(m, per_node)))
         pw = anchored(pw, stats.replicas, stats.power_w, stats.power_se)
         self._fit_key, self._fit, self._fit_stats = grid_key, (thr, pw), stats
         self._predictions = None
         return self._fit
 
-    def _fit_throughput(
-        self, stats: DegreeStats, grid: np.ndarray, split: StepStats | None, per_node: int | None
-    ) -> Curve:
+    def _fit_throughput(self, stats: DegreeStats, grid: np.ndarray,
+                        model: StepModel | None) -> Curve:
         """The step model where every measured degree reports the step's split, else USL (or
         the table); either way measured degrees keep their measurement."""
-        if split is None:
+        if model is None:
             thr = fit_throughput(stats.replicas, stats.throughput_sps, stats.throughput_se, grid,
                                  self._cfg)
             return anchored(thr, stats.replicas, stats.throughput_sps, stats.throughput_se)
-        model = StepModel(split, stats.throughput_se / stats.throughput_sps, per_node,
-                          self._spec.batch_regime)
         return fit_step_throughput(model, grid, stats.replicas, stats.throughput_sps,
                                    stats.throughput_se)
 

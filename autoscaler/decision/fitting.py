@@ -288,3 +288,8 @@ def fit_power(
         params["per_node_w"] = float(coef[2])
     pinned, free = (0, design.shape[1]) if both else (1, 1)
     return _finish("linear", params, pinned, free, ext, mean, var, grid, n, p, fitted, se, cfg)
+
+
+# Shared with other power models (autoscaler.decision.power_split).
+finish_curve = _finish
+extended_grid = _extended

@@ -130,9 +130,15 @@ def _line(n: np.ndarray, y: np.ndarray, rel_se: np.ndarray, m: np.ndarray) -> tu
         cov = np.linalg.pinv((design.T * w) @ design)
         var = np.einsum("ij,jk,ik->i", d, cov, d)
     # Synchronisation differs between placements of the same size (which links, which
-    # neighbours): an unmeasured degree keeps at least _SYNC_FLOOR of relative doubt.
+    # neighbours): an unmeasured degree keeps at least _SYNC_FLOOR of relative doubt, and a
+    # measured degree's sync is its own measurement, not the line's (its placement is one
+    # draw of that scatter, which the line, fitted through several, does not follow).
     form_rel = np.where(rel > 0, np.maximum(form * rel, _SYNC_FLOOR), 0.0)
     sd = np.sqrt(np.maximum(var, 0.0) + (form_rel * np.abs(mean)) ** 2)
+    at = np.clip(np.searchsorted(n, m), 0, n.size - 1)
+    own = n[at] == m
+    mean = np.where(own, y[at], mean)
+    sd = np.where(own, (y * rel_se)[at], sd)
     return np.maximum(mean, 0.0), sd
 
 
@@ -146,6 +152,8 @@ class StepPrediction:
     throughput_sps: np.ndarray
     throughput_sd_sps: np.ndarray
     regime: str  # "per-worker" or "global"
+    sync_s: np.ndarray  # the synchronisation part of the step (mean, sd)
+    sync_sd_s: np.ndarray
 
 
 class StepModel:
@@ -231,7 +239,7 @@ class StepModel:
         step = np.maximum(c_mean + s_mean, 1e-9)
         step_sd = np.hypot(c_sd, s_sd)
         x = m * b / step
-        return StepPrediction(b, step, step_sd, x, x * step_sd / step, self.regime)
+        return StepPrediction(b, step, step_sd, x, x * step_sd / step, self.regime, s_mean, s_sd)
 
 
 def _borrow(
