@@ -29,13 +29,13 @@ import sys
 import time
 from pathlib import Path
 
+from suite_verdict import verdict
+
 from autoscaler.sim.baselines import BASELINE_NAMES
 from autoscaler.sim.compare import OURS, POLICY_NAMES, SimulationReport, simulate
 from autoscaler.sim.scenario import Scenario, ScenarioError, load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios_real"
-MEDIAN_TARGET = 0.03
-WORST_TARGET = 0.10
 
 
 def _pct(x: float) -> str:
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
           + "".join(f"\n  {w}" for w in overruled))
     print("(regret = (run - oracle) / oracle of the scored objective; '!' = constraint missed; "
           "end = our final degree; oracle = the oracle's degrees in run order)")
-    return _verdict(reports, others, args.policy, time.perf_counter() - started, caps)
+    return verdict(reports, others, args.policy, time.perf_counter() - started, caps=caps)
 
 
 def own_measurements_beat_the_end(s: Scenario, r: SimulationReport) -> str | None:
@@ -131,34 +131,6 @@ def own_measurements_beat_the_end(s: Scenario, r: SimulationReport) -> str | Non
         gap = means[end] / means[best] - 1
         return f"{s.name}: ended at {end}, measured {best} better by {gap:.0%}"
     return None
-
-
-def _verdict(reports: list[SimulationReport], others: list[str], policy: str,
-             total_s: float, caps: list[tuple[float, float]] | None = None) -> int:
-    ours = [r.ours.objective_regret for r in reports]
-    median, worst = statistics.median(ours), max(ours)
-    feasible = [r for r in reports if r.oracle.feasible]
-    met = sum(r.ours.constraints_met for r in feasible)
-    print(f"\nruns: {len(reports)}   policy scored as ours: {policy}   wall time: {total_s:.1f} s")
-    checks = [
-        (f"median objective regret {_pct(median)} <= {_pct(MEDIAN_TARGET)}",
-         median <= MEDIAN_TARGET),
-        (f"worst objective regret  {_pct(worst)} <= {_pct(WORST_TARGET)}", worst <= WORST_TARGET),
-        (f"constraints met in feasible scenarios: {met}/{len(feasible)}", met == len(feasible)),
-    ]
-    if caps:
-        within = sum(peak <= cap * (1 + 1e-9) for cap, peak in caps)
-        worst = max(p / c for c, p in caps)
-        checks.append((f"cap never exceeded: {within}/{len(caps)} capped runs "
-                       f"(worst peak/cap {worst:.3f})", within == len(caps)))
-    for b in others:
-        b_median = statistics.median(r.baselines[b].objective_regret for r in reports)
-        checks.append((f"median regret better than {b:<14} {_pct(b_median)}", median < b_median))
-    for text, ok in checks:
-        print(f"  {'PASS' if ok else 'FAIL'}  {text}")
-    all_ok = all(ok for _, ok in checks)
-    print("OVERALL:", "PASS" if all_ok else "FAIL")
-    return 0 if all_ok else 1
 
 
 if __name__ == "__main__":

@@ -16,18 +16,17 @@ hundred thousand simulated windows, dominated by the policy's own fitting.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
+
+from suite_verdict import verdict
 
 from autoscaler.sim.baselines import BASELINE_NAMES
 from autoscaler.sim.compare import OURS, POLICY_NAMES, SimulationReport, simulate
 from autoscaler.sim.scenario import load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
-MEDIAN_TARGET = 0.03
-WORST_TARGET = 0.10
 
 
 def _pct(x: float) -> str:
@@ -72,36 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     total_s = time.perf_counter() - started
     print("(regret = (run - oracle) / oracle of the scored objective; '!' = constraint missed)")
-    return _verdict(reports, others, args.policy, total_s)
-
-
-def _verdict(
-    reports: list[SimulationReport], others: list[str], policy: str, total_s: float
-) -> int:
-    ours = [r.ours.objective_regret for r in reports]
-    median, worst = statistics.median(ours), max(ours)
-    feasible = [r for r in reports if r.oracle.feasible]
-    met = sum(r.ours.constraints_met for r in feasible)
-    print()
-    print(
-        f"scenarios: {len(reports)}   policy scored as ours: {policy}   wall time: {total_s:.1f} s"
-    )
-    checks = [
-        (
-            f"median objective regret {_pct(median)} <= {_pct(MEDIAN_TARGET)}",
-            median <= MEDIAN_TARGET,
-        ),
-        (f"worst objective regret  {_pct(worst)} <= {_pct(WORST_TARGET)}", worst <= WORST_TARGET),
-        (f"constraints met in feasible scenarios: {met}/{len(feasible)}", met == len(feasible)),
-    ]
-    for b in others:
-        b_median = statistics.median(r.baselines[b].objective_regret for r in reports)
-        checks.append((f"median regret better than {b:<14} {_pct(b_median)}", median < b_median))
-    for text, ok in checks:
-        print(f"  {'PASS' if ok else 'FAIL'}  {text}")
-    all_ok = all(ok for _, ok in checks)
-    print("OVERALL:", "PASS" if all_ok else "FAIL")
-    return 0 if all_ok else 1
+    return verdict(reports, others, args.policy, total_s, noun="scenarios", digits=2)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ exactly when ``total_samples`` are done: the last interval is cut short, so no e
 past the end. No wall clock is read anywhere.
 
 The policy runs inside a :class:`~autoscaler.decision.session.JobSession`, exactly as in local
-mode and the operator: the session counts the *measured* windows (so budget and deadline are
-judged on what a reporter would have said, not on the simulator's truth), notes each resize,
-and asks the policy. The result's energy and time are the truth. The scenario's resize downtime
-reaches the policy as its configured resize cost, as an operator's settings would give it.
+mode and the operator: the session counts the windows (budget and deadline are judged on what
+the reporters' counters said: the samples and joules of a window are its exact counter deltas,
+as a worker's sample counter and an NVML or RAPL energy counter are; the scenario's noise is on
+the rates the engine fits, throughput and power), notes each resize, and asks the policy.
+The result's energy and time are the truth. The scenario's resize downtime reaches the policy
+as its configured resize cost, as an operator's settings would give it.
 
 Windows carry what a worker's reporter would send: ``nodes`` always, and for a ``step:``
 workload the mean step time, its synchronisation part and the per-worker batch of the steps run
@@ -175,8 +177,8 @@ def run_policy(
                 replicas=n,
                 throughput_sps=meas_x,
                 power_w=meas_p,
-                energy_j=meas_p * duration_s,
-                samples=meas_x * duration_s,
+                energy_j=st.energy_j - energy0,  # counters are exact: the noise is in the
+                samples=st.samples_done - samples0,  # rates the engine fits, not the ledger
                 source="simulated",
                 quality=Quality.WARMUP if had_downtime else Quality.OK,
                 note="includes resize downtime" if had_downtime else "",
