@@ -119,3 +119,15 @@ def test_summary_states_chosen_degree_change_source_and_where_the_report_is() ->
 def test_plot_is_written_as_png(tmp_path: Path) -> None:
     path = plot_report(build_report(_record()), tmp_path / "report.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_reports_energy_is_the_ledgers_invalid_windows_not_counted() -> None:
+    """Issue 9: local mode once added every non-NaN window's joules, invalid ones too (a
+    counter reset inside a window can report anything); the report now counts by the job
+    session's one rule, so its total is the one the engine's budget saw."""
+    rec = _record()
+    rec.windows.append(_w(2, 500.0, 1e6, 9e9, Quality.INVALID))
+    rec.windows.append(_w(2, 510.0, 100.0, 5.0, Quality.MISSING, source="nvml"))
+    r = build_report(rec)
+    assert r["energy_j_by_source"] == {"estimate": pytest.approx(10 + 30 + 20 + 25 + 35),
+                                       "nvml": pytest.approx(5.0)}

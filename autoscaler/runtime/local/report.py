@@ -16,6 +16,7 @@ from typing import Any
 
 from autoscaler.actuators.torchrun import ResizeEvent
 from autoscaler.decision import PolicyConfig
+from autoscaler.decision.ledger import Ledger
 from autoscaler.decision.types import Decision, DegreePrediction, Quality, Window
 from autoscaler.runtime.local.priced import priced_lines, priced_view
 from autoscaler.runtime.local.summary import (
@@ -100,12 +101,13 @@ def measured_by_degree(windows: list[Window]) -> dict[int, dict[str, Any]]:
 
 
 def energy_by_source(windows: list[Window]) -> dict[str, float]:
-    """Joules the workers reported over every window (steady or not), per source label."""
-    totals: dict[str, float] = {}
+    """Joules the workers reported over the run's windows, per source label, counted by the
+    job session's ledger rule (every quality but ``invalid``; each window once): the report's
+    total is the one the engine's budget saw."""
+    ledger = Ledger()
     for w in windows:
-        if math.isfinite(w.energy_j) and w.energy_j >= 0:
-            totals[w.source] = totals.get(w.source, 0.0) + w.energy_j
-    return totals
+        ledger.count(w)
+    return dict(ledger.energy_j)
 
 
 def _energy_per_sample_at(report: dict[str, Any], n: int) -> tuple[float | None, str]:
@@ -155,8 +157,9 @@ def build_report(rec: RunRecord) -> dict[str, Any]:
         "samples_done": rec.samples_done,
         "power_sources": sources,
         "energy_j_by_source": energy_by_source(rec.windows),
-        "energy_note": "joules reported by the workers inside measurement windows; energy drawn "
-        "while the job restarts is not metered. source=estimate is CPU time x watts per core.",
+        "energy_note": "joules reported by the workers inside measurement windows (invalid ones "
+        "not counted); energy drawn while the job restarts and settles after a resize is not in "
+        "any window, so it is not counted. source=estimate is CPU time x watts per core.",
         "windows": [_window(w) for w in rec.windows],
         "measured": {str(n): m for n, m in measured.items()},
         "predictions": [_prediction(p) for p in rec.predictions],
