@@ -25,6 +25,20 @@ Inside the first node the band is clipped by physics (:func:`one_node_floor`): n
 m workers deliver at most m/a times what a measured a < m did (+10 %). A wide band there can
 no longer promise what linear scaling from below could not deliver (realistic suite: median
 3.5 → 2.9 %, one scenario changed on all seeds, nothing else in either suite).
+
+Under a price plan (a schedule with a change ahead) *whether* a trial is worth it is the plan's
+question, but *which* comes first is ordered by the degrees' curves at one price, the prices
+holding now (:func:`ranking_curve`). The plan's objective per sample folds in the hours a
+degree's *predicted* speed pushes work into; a trial exists to replace that prediction, and the
+plan treats the price after the change as fixed whatever the trial shows, though the degree
+measured could be the one run then. Ordered by the plan, a degree the prior thinks slow (too
+slow to finish before dirty or dear hours) is pushed behind faster ones, and the fit that
+follows their measurement can close the question without ever measuring it: bert on a daily
+carbon curve, clean now and dirty in 6 h, tried 8, the fit through 8 and 16 put 4 at half its
+speed with a narrow band, and the job ran at 16 for 80 % more carbon than one at 4 (the
+energy objective tries 4 first). The curve at the prices now is rescaled to the plan's level at
+the current degree, so that it is in the units of the trial's cost (a transient price now
+neither inflates nor shrinks the prize against the cost).
 """
 
 from __future__ import annotations
@@ -72,14 +86,15 @@ _NEWTON_STEPS = 8
 ONE_NODE_SLACK = 0.1  # within one node, n workers deliver at most n/a × what a did, +10 %
 
 
-def one_node_floor(s: Situation) -> np.ndarray:
+def one_node_floor(s: Situation, per_sample: np.ndarray | None = None) -> np.ndarray:
     """The lowest objective per sample each degree could have: −inf (no bound) except on the
     first node, where nothing crosses the network and workers sharing a host do not each get
     faster as more join, so X(m) ≤ (m/a)·X(a)·(1 + ``ONE_NODE_SLACK``) for every measured
     a < m (Pollux's traces: at most 5 % above that inside a node; up to 67 % across nodes,
     where sync can drop from 2 to 3 nodes, so no bound there). The floor is the objective at
-    that cap, per_sample(m)·X(m)/cap(m). The placement is read from the whole-node degrees;
-    with fewer than two of them in range it is ambiguous and nothing is bounded.
+    that cap, per_sample(m)·X(m)/cap(m) (``per_sample``: default the objective's). The
+    placement is read from the whole-node degrees; with fewer than two of them in range it is
+    ambiguous and nothing is bounded.
     """
     o, x = s.objective, s.throughput_sps
     ends = o.grid[s.boundary]
@@ -93,8 +108,32 @@ def one_node_floor(s: Situation) -> np.ndarray:
     prior = np.concatenate(([0.0], best[:-1]))  # ... strictly below m
     capped = first & (prior > 0)
     cap = o.grid * prior * (1.0 + ONE_NODE_SLACK)
-    out[capped] = (o.per_sample * x / np.maximum(cap, 1e-300))[capped]
+    f = o.per_sample if per_sample is None else per_sample
+    out[capped] = (f * x / np.maximum(cap, 1e-300))[capped]
     return out
+
+
+def ranking_curve(s: Situation) -> tuple[np.ndarray, np.ndarray]:
+    """The objective per sample (mean, sd) trials are ordered by: the objective's own, or under
+    a price plan its curve at the prices now, scaled to the plan's value at the current degree
+    (see the module doc)."""
+    o = s.objective
+    if o.at_prices_now is None:
+        return o.per_sample, o.per_sample_sd
+    mean, sd = o.at_prices_now
+    i_cur = o.index(s.evidence.current)
+    level = float(o.per_sample[i_cur]) / max(float(mean[i_cur]), 1e-300)
+    return mean * level, sd * level
+
+
+def _floored_band(s: Situation, mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The band (kept > 0) and, per degree, the clip EI(floor) of the one-node floor (0 where
+    unbounded) for the curve ``mean``."""
+    sd = np.maximum(sd, 1e-12 * np.abs(mean) + 1e-300)
+    floor = one_node_floor(s, mean)
+    bounded = np.isfinite(floor)
+    clip = np.where(bounded, expected_excess(np.where(bounded, floor - mean, 0.0) / sd, sd), 0.0)
+    return sd, clip
 
 
 def _nearest_each_side(grid: np.ndarray, open_: np.ndarray, cur: int) -> np.ndarray:
@@ -131,13 +170,9 @@ def stage_exploration(s: Situation, target: int) -> Verdict | None:
     i_cur = o.index(cur)
     f_cur = float(o.per_sample[i_cur])
     dwell_s = cfg.warmup_s + cfg.resize_downtime_s + cfg.min_windows_per_degree * s.interval_s
-    sd = np.maximum(o.per_sample_sd, 1e-12 * np.abs(o.per_sample) + 1e-300)
     # Within one node the objective cannot beat its value at the throughput cap: a trial's
     # improvement is that of F clipped there, E[max(0, f − max(F, floor))] = EI(f) − EI(floor).
-    floor = one_node_floor(s)
-    bounded = np.isfinite(floor)
-    clip = np.where(bounded, expected_excess(np.where(bounded, floor - o.per_sample, 0.0) / sd,
-                                             sd), 0.0)
+    sd, clip = _floored_band(s, o.per_sample, o.per_sample_sd)
     gain = s.remaining_samples * np.maximum(
         expected_excess((f_cur - o.per_sample) / sd, sd) - clip, 0.0)
     loss_per_sample = expected_excess((o.per_sample - f_cur) / sd, sd)
@@ -147,10 +182,13 @@ def stage_exploration(s: Situation, target: int) -> Verdict | None:
     if not worth.any():
         return None
     # Which one first: the lowest reservation value (Pandora's rule), not the largest net gain.
+    # Under a price plan, by the degrees' curves at the prices now (see the module doc).
     at = np.flatnonzero(worth)
-    index = reservation_value(o.per_sample[at], sd[at],
+    rank_mean, rank_sd = ranking_curve(s)
+    rank_sd, rank_clip = _floored_band(s, rank_mean, rank_sd)
+    index = reservation_value(rank_mean[at], rank_sd[at],
                               cost[at] * (1.0 + cfg.explore_margin) / s.remaining_samples
-                              + clip[at])
+                              + rank_clip[at])
     best = int(at[np.argmin(index)])
     m = int(o.grid[best])
     return Verdict(

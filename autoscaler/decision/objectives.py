@@ -13,7 +13,10 @@ the work left after it at the degree best then, so that a degree's objective per
 the work it displaces into dearer or cheaper hours. The rate per second stays the rate *now*
 (what a resize's downtime costs now). Without a change ahead the price's mean over the
 remaining work's expected duration at that degree, [now, now + R/X(n)], is exact. The price
-planned with, per degree, is kept on the curve so that the decision can say it.
+planned with, per degree, is kept on the curve so that the decision can say it. With a plan the
+curve also keeps the objective per sample at the prices holding now, one price for every degree
+(``at_prices_now``): what a trial reveals about a degree, free of what the schedule makes of its
+*predicted* speed; exploration orders its trials by it (:mod:`autoscaler.decision.exploration`).
 
 Writing every objective as a rate c(n) makes the costs comparable: running the remaining R
 samples at n costs R·c(n)/X(n), and a resize costs downtime × c(new n) (no progress, the new
@@ -53,6 +56,9 @@ class ObjectiveCurve:
     planned_price: np.ndarray | None = None
     price_label: str = ""
     price_plan: PricePlan | None = None  # a schedule's plan across its next change point
+    # With a plan: the objective per sample (mean, sd) at the prices holding now, every degree
+    # at the same price: the degree's own curve, P(n)/X(n) priced, not its place in the plan.
+    at_prices_now: tuple[np.ndarray, np.ndarray] | None = None
 
     def index(self, replicas: int) -> int:
         return int(replicas - self.grid[0])
@@ -164,12 +170,17 @@ def evaluate(
                 planned, label = worker_h, f"worker price (per worker-hour{how_w})"
         scheduled = _across_change(objective, throughput, power, prices)
         if scheduled is not None:
+            rate_sd_now = _rate_sd_now(objective, power, prices)
+            now_per_sample = scheduled.rate_now / x
+            now_sd = now_per_sample * np.sqrt(
+                (rate_sd_now / np.maximum(scheduled.rate_now, 1e-12)) ** 2 + rel_x**2)
             return ObjectiveCurve(
                 grid=throughput.grid, per_sample=scheduled.per_sample,
                 per_sample_sd=scheduled.per_sample_sd, rate_per_s=scheduled.rate_now,
                 unit=objective_unit(objective),
                 planned_price=np.full(x.shape, scheduled.price_now),
                 price_label=label.split(" (")[0] + " (scheduled)", price_plan=scheduled,
+                at_prices_now=(now_per_sample, now_sd),
             )
     else:
         rate = balanced_value(objective.eta, p, np.ones_like(p), balanced_max_power_w(p))
@@ -193,3 +204,12 @@ def _across_change(
         allowed=ctx.allowed, resize_downtime_s=ctx.resize_downtime_s,
     )
     return plan(inputs, ctx.prices, objective.kind is ObjectiveKind.CARBON, ctx.now_s)
+
+
+def _rate_sd_now(objective: Objective, power: Curve, ctx: PriceContext) -> np.ndarray:
+    """The sd of the objective rate at the prices now: the power's band priced (the worker
+    price is exact)."""
+    p = ctx.prices
+    rate = p.carbon_g_per_kwh if objective.kind is ObjectiveKind.CARBON else p.energy_per_kwh
+    per_kwh = 0.0 if rate is None else rate.value_at(ctx.now_s)
+    return np.asarray(power.sd * per_kwh / J_PER_KWH)
