@@ -43,6 +43,9 @@ class ConstraintOutcome:
     remaining_samples: float | None = None
     fallback: Objective | None = None  # what an infeasible job optimises instead
     plausible: np.ndarray | None = None  # bool per degree: the mean projection meets them
+    # bool per degree: the deadline is met at the optimistic band (mean − z·sd of the time)
+    # and the rest at the mean; exploration may try such a degree where the fit is least sure
+    reachable: np.ndarray | None = None
     caveat: str = ""  # said with every decision (e.g. constraints that cannot be projected)
 
 
@@ -166,6 +169,7 @@ def evaluate_constraints(
         return ConstraintOutcome(
             allowed, True, None, f"{int(allowed.sum())} degree(s) meet the constraints ({summary})",
             binding=binding, remaining_samples=left, plausible=meets,
+            reachable=meets | (deadline.maybe & meets_budget),
         )
     fallback, reason, keep_deadline = infeasible_fallback(
         deadline_reachable=bool(meets_deadline.any()), budget_reachable=bool(meets_budget.any()))

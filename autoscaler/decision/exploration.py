@@ -39,6 +39,20 @@ speed with a narrow band, and the job ran at 16 for 80 % more carbon than one at
 energy objective tries 4 first). The curve at the prices now is rescaled to the plan's level at
 the current degree, so that it is in the units of the trial's cost (a transient price now
 neither inflates nor shrinks the prize against the cost).
+
+Where a trial may go. A trial commits to nothing, so a degree whose *mean* projection meets
+budget and deadline may be tried, and two more: a whole-node degree whose optimistic band
+(mean − z·sd of the time) reaches the deadline, since at a node boundary the fit is least sure
+(deepspeech2 under a deadline: 12 workers on three whole nodes are fast enough, the fit through
+13..15 on four nodes put 12 just short, it was never tried and the job ran 13 for +18 % cost;
+now +2.5 %); and under a power cap the narrowest and widest degree under it, at any distance,
+since a cap cuts the curve where a time objective often peaks (cifar10, 1300 W cap: from 4 a
+trial reached 3, 5 and the whole-node 8, never 10, the fastest under the cap: +10.1 % → +3.3 %).
+A budget stays judged at its mean, even for a trial: the trial spends what it tests, and the
+optimistic band opened 16 to a time job on a tight budget whose trial then cost the rest of
+the run its margin (synthetic `budget-binding` 7.4 → 11.0 %). The cap's edges only, not a
+budget's or a deadline's: those move with the progress, and opened the budget's edge to
+`cifar10-pw129-time-budget` for no gain (9.2 → 10.9 %).
 """
 
 from __future__ import annotations
@@ -136,6 +150,16 @@ def _floored_band(s: Situation, mean: np.ndarray, sd: np.ndarray) -> tuple[np.nd
     return sd, clip
 
 
+def _cap_edges(s: Situation, may: np.ndarray) -> np.ndarray:
+    """Under a power cap, the narrowest and the widest degree open to a trial: neighbours at
+    any distance, as node boundaries are (see the module doc)."""
+    edges = np.zeros_like(may)
+    if s.evidence.spec.max_power_w is not None and may.any() and not may.all():
+        idx = np.flatnonzero(may)
+        edges[idx[0]] = edges[idx[-1]] = True
+    return edges
+
+
 def _nearest_each_side(grid: np.ndarray, open_: np.ndarray, cur: int) -> np.ndarray:
     """Only the closest open degree below and the closest above the current one."""
     keep = np.zeros_like(open_)
@@ -154,15 +178,19 @@ def stage_exploration(s: Situation, target: int) -> Verdict | None:
     cfg, o, cur = s.evidence.cfg, s.objective, s.evidence.current
     if not cfg.explore:
         return None
-    # A short trial commits to nothing: any degree whose mean meets the constraints may be tried.
-    plausible = s.constraints.plausible
-    open_ = ~s.fresh & (s.constraints.allowed if plausible is None else plausible)
+    # A short trial commits to nothing: any degree whose mean meets the constraints may be
+    # tried, and a whole-node degree whose band reaches the deadline (see the module doc).
+    c = s.constraints
+    may = c.allowed if c.plausible is None else c.plausible
+    if c.reachable is not None:
+        may = may | (s.boundary & c.reachable)
+    open_ = ~s.fresh & may
     if cfg.explore_ratio > 0:
         # Scaling is multiplicative: a "neighbour" of 4 is 2..8, of 12 is 6..24. Degrees that
         # fill whole nodes are neighbours at any distance: a curve changes shape at node
         # boundaries, so one node (or k whole nodes) may be best however far it is.
         near = (o.grid * cfg.explore_ratio >= cur) & (o.grid <= cur * cfg.explore_ratio)
-        open_ &= near | s.boundary
+        open_ &= near | s.boundary | _cap_edges(s, may)
     if cfg.explore_nearest:
         open_ &= _nearest_each_side(o.grid, open_, cur)
     if not open_.any():

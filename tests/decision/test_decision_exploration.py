@@ -6,6 +6,7 @@ expected choice can be worked out from the same numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -14,7 +15,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from autoscaler.decision import JobSpec, PolicyConfig
-from autoscaler.decision.constraints import ConstraintOutcome
+from autoscaler.decision.constraints import ConstraintOutcome, evaluate_constraints
 from autoscaler.decision.exploration import (
     ONE_NODE_SLACK,
     expected_excess,
@@ -22,9 +23,10 @@ from autoscaler.decision.exploration import (
     reservation_value,
     stage_exploration,
 )
+from autoscaler.decision.models import Curve
 from autoscaler.decision.objectives import ObjectiveCurve
 from autoscaler.decision.situation import Evidence, Situation
-from autoscaler.decision.types import Reason
+from autoscaler.decision.types import Progress, Reason
 
 
 def _psi(u: float) -> float:
@@ -149,3 +151,68 @@ def test_a_one_node_degree_that_cannot_win_even_at_linear_scaling_is_not_tried()
                       per_node=per_node)
         verdict = stage_exploration(s, target=16)
         assert (verdict is not None and verdict.replicas == 4) is tried
+
+
+# --- which degrees a constraint leaves open to a trial ------------------------------------------
+
+
+def _constrained(plausible: list[bool], reachable: list[bool] | None, *, per_node: int | None,
+                 cap: float | None = None, ratio: float = 0.0) -> Situation:
+    """Degrees 1..8 at 4 measured; every other degree surely far better (a trial is worth it
+    wherever it is open), 8 the best; only the constraint outcome says where a trial may go."""
+    means = [0.5, 0.5, 0.5, 1.0, 0.5, 0.5, 0.5, 0.4]
+    s = situation(means, [0.1] * 4 + [0.1] * 4, current=4, left=1e6, per_node=per_node,
+                  ratio=ratio)
+    s.constraints.allowed[:] = np.array(plausible)
+    out = ConstraintOutcome(
+        np.array(plausible), True, None, "constrained", plausible=np.array(plausible),
+        reachable=None if reachable is None else np.array(reachable))
+    spec = JobSpec(1, 8, max_power_w=cap)
+    return dataclasses.replace(
+        s, constraints=out, evidence=dataclasses.replace(s.evidence, spec=spec))
+
+
+def test_a_whole_node_degree_whose_band_reaches_the_deadline_may_be_tried() -> None:
+    """deepspeech2 (cost, deadline): 12 workers on 3 whole nodes is fast enough, but the fit
+    through 13..15 (4 nodes) put its mean just short of the deadline, so it was never tried
+    and the job ran 13 (+18 %). A whole-node degree is where the fit is least sure."""
+    plausible = [False, False, False, True, False, False, False, False]
+    reachable = [False, False, False, True, False, False, True, True]
+    verdict = stage_exploration(_constrained(plausible, reachable, per_node=4), target=4)
+    assert verdict is not None and verdict.replicas == 8  # 7 reaches too, but is not a boundary
+    # Without a known placement nothing is a boundary: the mean decides, nothing is open.
+    assert stage_exploration(_constrained(plausible, reachable, per_node=None), target=4) is None
+    # Nor where the band does not reach the deadline.
+    assert stage_exploration(_constrained(plausible, [False, False, False, True] + [False] * 4,
+                                          per_node=4), target=4) is None
+
+
+def test_under_a_cap_the_widest_degree_under_it_is_a_neighbour_at_any_distance() -> None:
+    """cifar10 (time, 1300 W cap): from 4 the nearest degrees and the whole-node ones (8;
+    12 and 16 over the cap) were all a trial could reach, never 10, the fastest under the
+    cap (+10.1 %)."""
+    plausible = [True] * 6 + [False, False]  # the cap leaves 1..6
+    means = [1.0, 0.9, 0.9, 1.0, 0.9, 0.5, 0.4, 0.4]
+    # Near 4 (ratio 1.25): 4..5. The cap's edges, 1 and 6, only where a cap is set.
+    for cap, opened in ((1300.0, 6), (None, 5)):
+        s = _constrained(plausible, None, per_node=None, cap=cap, ratio=1.25)
+        s = dataclasses.replace(s, objective=dataclasses.replace(
+            s.objective, per_sample=np.array(means)))
+        verdict = stage_exploration(s, target=4)
+        assert verdict is not None and verdict.replicas == opened, cap
+
+
+def test_reachable_is_the_deadline_at_its_optimistic_band() -> None:
+    # 25,000 samples in 1,000 s: 25/s needed; 2 is predicted at 20 ± 5 (reaches at −1σ),
+    # 1 at 10 ± 1 (does not); 3 at 30 meets it at the mean.
+    grid = np.arange(1, 4)
+    thr = Curve("table", grid, np.array([10.0, 20.0, 30.0]), np.array([1.0, 5.0, 0.0]))
+    pw = Curve("table", grid, np.array([100.0, 200.0, 300.0]), np.zeros(3))
+    spec = JobSpec(1, 3, deadline_s=1000.0, total_samples=25_000.0)
+    out = evaluate_constraints(spec, Progress(3), 0.0, thr, pw, PolicyConfig())
+    assert out.plausible is not None and out.plausible.tolist() == [False, False, True]
+    assert out.reachable is not None and out.reachable.tolist() == [False, True, True]
+    # A budget is judged at its mean only: a trial spends what it tests.
+    spec = JobSpec(1, 3, energy_budget_j=1e9, deadline_s=1000.0, total_samples=25_000.0)
+    out = evaluate_constraints(spec, Progress(3), 0.0, thr, pw, PolicyConfig())
+    assert out.reachable is not None and out.reachable.tolist() == [False, True, True]
