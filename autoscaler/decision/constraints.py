@@ -32,6 +32,19 @@ from autoscaler.decision.types import JobSpec, Objective, ObjectiveKind, Progres
 
 
 @dataclass(frozen=True)
+class Usage:
+    """A lone budget as a resource, for plans that split the remaining work between two
+    degrees (:mod:`autoscaler.decision.mix`): what finishing all of it at each degree uses at
+    the sure (upper) band, a resize to each degree, and what is left."""
+
+    what: str  # "budget"
+    sure: np.ndarray  # per degree, without a resize
+    resize: np.ndarray  # per degree: the downtime's seconds or joules
+    left: float
+    under_cap: np.ndarray  # bool per degree
+
+
+@dataclass(frozen=True)
 class ConstraintOutcome:
     """Which degrees the objective may choose from, and whether the job is feasible."""
 
@@ -47,6 +60,18 @@ class ConstraintOutcome:
     # and the rest at the mean; exploration may try such a degree where the fit is least sure
     reachable: np.ndarray | None = None
     caveat: str = ""  # said with every decision (e.g. constraints that cannot be projected)
+    usage: Usage | None = None  # a lone budget, for two-degree plans
+    # Degrees allowed only as the first part of a two-degree plan: degree -> (the degree the
+    # rest of the work runs at, the share of the work left run at the first)
+    mixes: tuple[tuple[int, int, float], ...] = ()
+
+    def mix_note(self, replicas: int) -> str:
+        """How a two-degree plan starting at ``replicas`` splits the work (empty: none)."""
+        for n, partner, share in self.mixes:
+            if n == replicas and self.usage is not None:
+                return (f"{n} for about {100 * share:.0f}% of the work left, then {partner}, "
+                        f"within the {self.usage.what}")
+        return ""
 
 
 @dataclass(frozen=True)
@@ -63,10 +88,12 @@ class _Check:
         return cls(yes, yes, yes)
 
     @classmethod
-    def of(cls, projected: np.ndarray, rel_sd: np.ndarray, limit: float, z: float) -> _Check:
+    def of(cls, projected: np.ndarray, rel_sd: np.ndarray, limit: float, z: float,
+           z_sure: np.ndarray | float | None = None) -> _Check:
+        zs = z if z_sure is None else z_sure
         return cls(
             meets=projected <= limit,
-            sure=projected * (1.0 + z * rel_sd) <= limit,
+            sure=projected * (1.0 + zs * rel_sd) <= limit,
             maybe=projected * (1.0 - z * rel_sd) <= limit,
         )
 
@@ -112,9 +139,12 @@ def evaluate_constraints(
     throughput: Curve,
     power: Curve,
     cfg: PolicyConfig,
+    *,
+    measured: np.ndarray | None = None,
 ) -> ConstraintOutcome:
     """Filter the grid by power cap, budget and deadline; pick the fallback degree when none
-    qualifies."""
+    qualifies. ``measured`` (bool per degree): a degree never measured is sure to meet budget
+    and deadline only at ``unmeasured_z`` (an extrapolation, as the pay-back stage has it)."""
     grid = throughput.grid
     under_cap, cap_text = _power_cap(spec, power, cfg)
     wants = spec.deadline_s is not None or spec.energy_budget_j is not None
@@ -141,14 +171,23 @@ def evaluate_constraints(
     deadline = _Check.absent(grid.size)
     budget = _Check.absent(grid.size)
     parts: list[str] = [cap_text] if cap_text else []
+    usage: Usage | None = None
+    slack, z = 1.0 + cfg.constraint_safety, cfg.constraint_z
+    z_sure: np.ndarray | float = z
+    if measured is not None:
+        z_sure = np.where(measured, z, max(z, cfg.unmeasured_z))
     if spec.deadline_s is not None:
         time_left_s = spec.deadline_s - now_s
-        deadline = _Check.of(time_s, rel_x, time_left_s, cfg.constraint_z)
+        deadline = _Check.of(time_s, rel_x, time_left_s, z, z_sure)
         parts.append(f"{time_left_s:.0f} s to deadline")
     if spec.energy_budget_j is not None:
         budget_left_j = spec.energy_budget_j - progress.energy_used_j
-        budget = _Check.of(energy_j, rel_e, budget_left_j, cfg.constraint_z)
+        budget = _Check.of(energy_j, rel_e, budget_left_j, z, z_sure)
         parts.append(f"{budget_left_j:.4g} J budget left")
+        if spec.deadline_s is None:  # a lone budget (see autoscaler.decision.mix)
+            k = slack * (1.0 + z_sure * rel_e)  # the sure band, as budget.sure has it
+            usage = Usage("budget", left * p / x * k, cfg.resize_downtime_s * p * k,
+                          budget_left_j, under_cap)
     # The power cap filters first: every test below is among the degrees under it.
     meets_deadline, meets_budget = deadline.meets & under_cap, budget.meets & under_cap
     meets = meets_deadline & meets_budget
@@ -169,7 +208,7 @@ def evaluate_constraints(
         return ConstraintOutcome(
             allowed, True, None, f"{int(allowed.sum())} degree(s) meet the constraints ({summary})",
             binding=binding, remaining_samples=left, plausible=meets,
-            reachable=meets | (deadline.maybe & meets_budget),
+            reachable=meets | (deadline.maybe & meets_budget), usage=usage,
         )
     fallback, reason, keep_deadline = infeasible_fallback(
         deadline_reachable=bool(meets_deadline.any()), budget_reachable=bool(meets_budget.any()))

@@ -18,6 +18,7 @@ from autoscaler.decision.config import PolicyConfig
 from autoscaler.decision.constraints import evaluate_constraints
 from autoscaler.decision.fitting import fit_throughput
 from autoscaler.decision.history import DegreeStats, History, window_is_fittable
+from autoscaler.decision.mix import plan_mixes
 from autoscaler.decision.models import Curve, anchored
 from autoscaler.decision.objectives import PriceContext, evaluate
 from autoscaler.decision.policy import run_post_fit, run_pre_fit
@@ -259,7 +260,10 @@ class Controller:
         curves = self._curves()
         assert curves is not None  # validity stage passed: there are windows
         thr, pw = curves
-        constraints = evaluate_constraints(self._spec, progress, now_s, thr, pw, self._cfg)
+        measured_set = self._measured_degrees()
+        measured = np.isin(thr.grid, measured_set)
+        constraints = evaluate_constraints(self._spec, progress, now_s, thr, pw, self._cfg,
+                                           measured=measured)
         x_cur = thr.at(ev.current)[0]
         left = constraints.remaining_samples
         known = left is not None
@@ -270,8 +274,6 @@ class Controller:
             prices = PriceContext(self._spec.prices, now_s, left, constraints.allowed,
                                   self._cfg.resize_downtime_s)
         objective = evaluate(constraints.fallback or self._spec.objective, thr, pw, prices)
-        measured_set = self._measured_degrees()
-        measured = np.isin(thr.grid, measured_set)
         lo, hi = (measured_set.min(), measured_set.max()) if measured_set.size else (0, 0)
         extrapolated = (thr.grid < lo) | (thr.grid > hi)
         stats = self._fit_stats
@@ -281,12 +283,19 @@ class Controller:
         if per_node is not None:
             boundary = thr.grid % per_node == 0
         durations = [w.duration_s for w in self._history.windows[-20:]]
+        interval_s = float(np.median(durations))
+        cfg = self._cfg
+        objective, constraints = plan_mixes(
+            objective, constraints, current=ev.current, throughput_sps=thr.mean,
+            remaining_samples=left, resize_downtime_s=cfg.resize_downtime_s, interval_s=interval_s,
+            min_stint_s=cfg.warmup_s + cfg.resize_downtime_s
+            + cfg.min_windows_per_degree * interval_s)
         return Situation(
             evidence=ev, objective=objective, constraints=constraints, measured=measured,
             extrapolated=extrapolated, fresh=fresh, boundary=boundary,
             identified=measured_set.size >= 2, remaining_samples=left, remaining_known=known,
             current_throughput_sps=x_cur, throughput_sps=thr.mean,
-            interval_s=float(np.median(durations)),
+            interval_s=interval_s,
         )
 
 

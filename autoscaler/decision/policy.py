@@ -71,7 +71,8 @@ def finish(s: Situation, verdict: Verdict) -> Verdict:
     Explore when exploring, else takes the Infeasible* reason, and is marked not feasible.
     """
     c = s.constraints
-    note = s.objective.price_note(verdict.replicas)
+    note = "; ".join(x for x in (c.mix_note(verdict.replicas),
+                                 s.objective.price_note(verdict.replicas)) if x)
     if note:
         verdict = Verdict(
             verdict.replicas, verdict.reason, f"{verdict.message}; {note}", verdict.feasible,
