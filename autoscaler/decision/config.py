@@ -70,6 +70,11 @@ class PolicyConfig:
         if not self.drift_recent_windows or min(self.drift_recent_windows) < 2:
             raise ValueError("PolicyConfig.drift_recent_windows needs sizes >= 2")
 
+    def dwell_s(self, interval_s: float) -> float:
+        """How long a new degree takes to be measured: the resize's downtime, the warm-up and
+        the minimum windows (a trial's stay; the shortest first part of a two-degree plan)."""
+        return self.warmup_s + self.resize_downtime_s + self.min_windows_per_degree * interval_s
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["drift_recent_windows"] = list(self.drift_recent_windows)

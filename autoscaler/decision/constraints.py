@@ -37,7 +37,6 @@ class Usage:
     degrees (:mod:`autoscaler.decision.mix`): what finishing all of it at each degree uses at
     the sure (upper) band, a resize to each degree, and what is left."""
 
-    what: str  # "budget"
     sure: np.ndarray  # per degree, without a resize
     resize: np.ndarray  # per degree: the downtime's seconds or joules
     left: float
@@ -68,9 +67,9 @@ class ConstraintOutcome:
     def mix_note(self, replicas: int) -> str:
         """How a two-degree plan starting at ``replicas`` splits the work (empty: none)."""
         for n, partner, share in self.mixes:
-            if n == replicas and self.usage is not None:
+            if n == replicas:
                 return (f"{n} for about {100 * share:.0f}% of the work left, then {partner}, "
-                        f"within the {self.usage.what}")
+                        "within the budget")
         return ""
 
 
@@ -186,7 +185,7 @@ def evaluate_constraints(
         parts.append(f"{budget_left_j:.4g} J budget left")
         if spec.deadline_s is None:  # a lone budget (see autoscaler.decision.mix)
             k = slack * (1.0 + z_sure * rel_e)  # the sure band, as budget.sure has it
-            usage = Usage("budget", left * p / x * k, cfg.resize_downtime_s * p * k,
+            usage = Usage(left * p / x * k, cfg.resize_downtime_s * p * k,
                           budget_left_j, under_cap)
     # The power cap filters first: every test below is among the degrees under it.
     meets_deadline, meets_budget = deadline.meets & under_cap, budget.meets & under_cap

@@ -284,12 +284,10 @@ class Controller:
             boundary = thr.grid % per_node == 0
         durations = [w.duration_s for w in self._history.windows[-20:]]
         interval_s = float(np.median(durations))
-        cfg = self._cfg
         objective, constraints = plan_mixes(
             objective, constraints, current=ev.current, throughput_sps=thr.mean,
-            remaining_samples=left, resize_downtime_s=cfg.resize_downtime_s, interval_s=interval_s,
-            min_stint_s=cfg.warmup_s + cfg.resize_downtime_s
-            + cfg.min_windows_per_degree * interval_s)
+            remaining_samples=left, resize_downtime_s=self._cfg.resize_downtime_s,
+            interval_s=interval_s, min_stint_s=self._cfg.dwell_s(interval_s))
         return Situation(
             evidence=ev, objective=objective, constraints=constraints, measured=measured,
             extrapolated=extrapolated, fresh=fresh, boundary=boundary,

@@ -197,7 +197,7 @@ def stage_exploration(s: Situation, target: int) -> Verdict | None:
         return None
     i_cur = o.index(cur)
     f_cur = float(o.per_sample[i_cur])
-    dwell_s = cfg.warmup_s + cfg.resize_downtime_s + cfg.min_windows_per_degree * s.interval_s
+    dwell_s = cfg.dwell_s(s.interval_s)
     # Within one node the objective cannot beat its value at the throughput cap: a trial's
     # improvement is that of F clipped there, E[max(0, f − max(F, floor))] = EI(f) − EI(floor).
     sd, clip = _floored_band(s, o.per_sample, o.per_sample_sd)

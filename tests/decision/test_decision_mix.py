@@ -27,7 +27,7 @@ def _plan(budget_j: float, current: int, allowed: list[bool], *, min_stint_s: fl
           interval_s: float = 1.0, downtime_s: float = 5.0,
           usage: bool = True) -> tuple[ObjectiveCurve, ConstraintOutcome]:
     obj = ObjectiveCurve(GRID, np.array(SECONDS), np.full(4, 0.1), np.ones(4), "s")
-    u = Usage("budget", np.array(USE), np.array(RESIZE), budget_j, np.ones(4, dtype=bool))
+    u = Usage(np.array(USE), np.array(RESIZE), budget_j, np.ones(4, dtype=bool))
     binding = None if allowed[current - 1] else Reason.RESIZE_BUDGET
     c = ConstraintOutcome(np.array(allowed), True, None, "budget", binding=binding,
                           remaining_samples=LEFT, usage=u if usage else None)
