@@ -35,7 +35,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("torch_available")]
 SCRIPT = REPO / "examples" / "ddp_tutorial.py"
 MARKER = "EA_TEST_MARKER"
 EPOCHS = 60
-EPOCH_SAMPLES = 32768  # the script's default --dataset-size: 1-3 s per epoch here
+# Twice the script's default --dataset-size: 0.5-6 s per epoch here. With the default, a quiet
+# machine (67k samples/s at 1 worker) finished all 60 epochs in 36 s, while the trial at 2
+# begun at 23 s was still measuring: the job ended at the trial, whatever the engine decided.
+EPOCH_SAMPLES = 65536
 # After the first start, measuring each other degree once and settling takes at most 3 resizes
 # (2 -> 1 -> 3 -> 1). The engine before issue 10 took 4 here (2 -> 1 -> 2 -> 3 -> 1): it tried 2
 # again after measuring 1 at 0.30 and 2 at 0.50 mJ/sample, a gap no noise explains.
