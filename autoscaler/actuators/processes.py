@@ -49,7 +49,12 @@ def tagged_pids(tag: str, proc_root: Path = Path("/proc")) -> list[int]:
 
 def pids_with_env(name: str, value: str, proc_root: Path = Path("/proc")) -> list[int]:
     """Live (non-zombie) processes, other than this one, whose environment holds
-    ``name=value``."""
+    ``name=value``.
+
+    A process in the middle of ``execve`` shows an empty environment for a moment (the kernel
+    sets its bounds only once the new image is loaded), even after its parent's ``Popen`` has
+    returned: one scan can miss a process started just now, so callers that must see it poll
+    (as :func:`end_tagged` does until its grace period ends)."""
     needle = f"{name}={value}".encode()
     me = os.getpid()
     found = []

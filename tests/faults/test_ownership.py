@@ -29,6 +29,16 @@ from autoscaler.cli import main
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _wait_present(tag: str, count: int, timeout_s: float) -> list[int]:
+    """Poll until ``count`` tagged processes show: a process just past ``execve`` shows an
+    empty ``/proc/<pid>/environ`` until the kernel has laid out its new stack, although
+    ``Popen`` in its parent has already returned (a loaded CI machine hit that window)."""
+    deadline = time.monotonic() + timeout_s
+    while len(found := tagged_pids(tag)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
 def _wait_gone(tag: str, timeout_s: float) -> list[int]:
     deadline = time.monotonic() + timeout_s
     while (left := tagged_pids(tag)) and time.monotonic() < deadline:
@@ -54,7 +64,7 @@ def test_watchdog_ends_the_job_when_its_controller_is_sigkilled(tmp_path: Path) 
                             stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        assert len(tagged_pids(tag)) == 1
+        assert len(_wait_present(tag, 1, 10.0)) == 1
         proc.kill()
         proc.wait()
         assert _wait_gone(tag, 10.0) == []
