@@ -206,3 +206,25 @@ def test_a_per_node_power_draw_is_fitted_when_degrees_span_node_counts() -> None
     by_degree = {p.replicas: p for p in ctl.predictions()}
     true_p5 = truth.power_w(5) + 2 * per_node_w
     assert by_degree[5].power_w == pytest.approx(true_p5, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("measured", "degree", "relative_sync_sd"),
+    [
+        (16, 8, 0.2),  # fewer nodes, below the one measured degree: bounded by it (c >= 0)
+        (16, 13, 0.4),  # below, but on as many nodes: placements scatter as much as anywhere
+        (8, 12, 0.4),  # above: the slope is open-ended
+        (8, 6, 0.4),  # below on the same two nodes
+    ],
+)
+def test_one_measured_degree_bounds_the_sync_of_smaller_placements_only(
+    measured: int, degree: int, relative_sync_sd: float
+) -> None:
+    truth, rng = StepTruth(), np.random.default_rng(2)
+    history = History(PolicyConfig())
+    for i in range(4):
+        history.add(truth.window(measured, i * INTERVAL_S, rng, cv=0.0))
+    stats = step_stats(history.columns, np.array([measured]))
+    assert stats is not None
+    pred = StepModel(stats, np.full(1, 1e-4), truth.per_node).predict(np.array([degree]))
+    assert pred.sync_sd_s[0] / pred.sync_s[0] == pytest.approx(relative_sync_sd, rel=1e-3)
