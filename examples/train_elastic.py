@@ -26,7 +26,8 @@ What makes it elastic:
 **Device**: under torchrun each worker trains on GPU ``LOCAL_RANK`` with NCCL when torch sees
 CUDA, else on the CPU with gloo (``--device auto``, the default; ``--device cuda`` insists on a
 GPU, ``--device cpu`` ignores it). ``--max-seconds`` stops a start after that long, as SIGTERM
-would (``benchmarks/gpu_check.sh`` uses it to time-box its run).
+would (``benchmarks/gpu_check.sh`` uses it to time-box its run); ``--stop-at`` stops at a
+wall-clock time, whichever start is running (``scripts/demo``: a time budget across resizes).
 
 Data is synthetic (a fixed random linear teacher) so nothing is downloaded. ``--step-log``
 appends one JSON line per completed step (rank 0) — the tests read it to prove that no step
@@ -85,6 +86,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="stop (checkpointed, as on SIGTERM) after this many seconds of this start: "
         "a time-boxed run, e.g. a GPU check",
+    )
+    p.add_argument(
+        "--stop-at",
+        type=float,
+        default=None,
+        help="stop (checkpointed, as on SIGTERM) at this wall-clock time, in UNIX seconds, "
+        "whichever start is running: a fixed time budget across resizes (scripts/demo)",
     )
     p.add_argument(
         "--crash-at-start", action="store_true", help=argparse.SUPPRESS
@@ -254,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
             if rank == 0 and step % args.checkpoint_every == 0:
                 save_checkpoint(args.checkpoint, model, opt, step, args.global_batch, world)
                 last_saved = step
-            out_of_time = deadline is not None and time.monotonic() >= deadline
+            out_of_time = (deadline is not None and time.monotonic() >= deadline) or (
+                args.stop_at is not None and time.time() >= args.stop_at
+            )
             stop_flag.fill_(1.0 if _STOP_REQUESTED or out_of_time else 0.0)
             if distributed:  # all ranks stop after the same step; a wait on the others
                 with reporter.sync() if reporter is not None else contextlib.nullcontext():
@@ -270,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             why = "stopped by SIGTERM" if _STOP_REQUESTED else "finished"
             if not _STOP_REQUESTED and deadline is not None and time.monotonic() >= deadline:
                 why = f"stopped after --max-seconds {args.max_seconds:g}"
+            elif not _STOP_REQUESTED and args.stop_at is not None and time.time() >= args.stop_at:
+                why = "stopped at --stop-at (its time budget)"
             print(f"train_elastic: {why} at step {step} (world {world})", flush=True)
         if distributed and dist.is_initialized():
             dist.destroy_process_group()

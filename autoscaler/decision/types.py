@@ -136,6 +136,10 @@ class JobSpec:
     batch_regime: str | None = None
     # Peak-power cap (W): a degree whose predicted power exceeds it is not allowed.
     max_power_w: float | None = None
+    # Known draw (W) inside every window's power that does not grow with n (local mode's
+    # --static-power, charged once). With one degree measured the power prior is then
+    # P(n) = static + (P1 - static)·n, not P1·n, which would charge it again per worker.
+    static_power_w: float = 0.0
     # Electricity, worker and carbon prices; the ``cost`` and ``carbon`` objectives need them.
     prices: Prices | None = None
 
@@ -156,6 +160,8 @@ class JobSpec:
             raise ValueError(f"workers_per_node must be >= 1, got {self.workers_per_node}")
         if self.max_power_w is not None and not (0 < self.max_power_w < math.inf):
             raise ValueError(f"max_power_w must be a positive number, got {self.max_power_w}")
+        if not (0 <= self.static_power_w < math.inf):
+            raise ValueError(f"static_power_w must be a number >= 0, got {self.static_power_w}")
         kind = self.objective.kind
         if kind is ObjectiveKind.COST and (self.prices is None or not self.prices.has_cost):
             raise ValueError("objective cost needs prices: energy_per_kwh or per_worker_hour")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from decision_helpers import STEP, TrueCurves
 
-from autoscaler.decision import Controller, JobSpec, PolicyConfig
+from autoscaler.decision import Controller, JobSpec, PolicyConfig, Window
 from autoscaler.decision.fitting import fit_power, fit_throughput
 from autoscaler.decision.history import History
 
@@ -241,3 +241,36 @@ def test_retrograde_pair_fits_on_the_contention_bound_not_beyond_the_data() -> N
     assert fit.params["sigma"] == pytest.approx(1.0)
     for degree in (12, 16):
         assert 360.0 <= fit.at(degree)[0] <= 400.0
+
+
+@pytest.mark.parametrize(
+    ("static_w", "expected_at_2", "expected_at_4"),
+    [
+        (0.0, 80.0, 160.0),  # nothing known: P1·n
+        (30.0, 50.0, 70.0),  # local mode's --static-power 30W, charged once: 30 + 10·n
+        (40.0, 80.0, 160.0),  # not below the measured 40 W: contradicts the data, ignored
+    ],
+)
+def test_one_degree_power_prior_charges_a_known_static_draw_once(
+    static_w: float, expected_at_2: float, expected_at_4: float
+) -> None:
+    n, p, se = np.array([1]), np.array([40.0]), np.array([0.2])
+    fit = fit_power(n, p, se, np.arange(1, 5), CFG, static_w=static_w)
+    assert fit.mean[1] == pytest.approx(expected_at_2)
+    assert fit.mean[3] == pytest.approx(expected_at_4)
+    assert fit.mean[0] == pytest.approx(40.0)
+
+
+def test_the_controller_passes_the_jobs_static_draw_to_the_power_prior() -> None:
+    def power_at_2(static_w: float) -> float:
+        ctl = Controller(JobSpec(1, 4, static_power_w=static_w))
+        for i in range(4):
+            ctl.observe(Window(start_s=30.0 * i, end_s=30.0 * (i + 1), replicas=1,
+                               throughput_sps=100.0, power_w=40.0, energy_j=1200.0,
+                               samples=3000.0, source="estimate"))  # fmt: skip
+        return next(p.power_w for p in ctl.predictions() if p.replicas == 2)
+
+    assert power_at_2(0.0) == pytest.approx(80.0, rel=0.01)
+    assert power_at_2(30.0) == pytest.approx(50.0, rel=0.01)
+    with pytest.raises(ValueError, match="static_power_w"):
+        JobSpec(1, 4, static_power_w=-1.0)

@@ -145,6 +145,19 @@ def test_price_and_power_flags_reach_the_job_spec(
     assert tuple(None if r is None else r.value_at(0.0) for r in rates) == prices
 
 
+def test_static_power_reaches_the_job_spec_for_the_power_prior(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from autoscaler.cli import build_parser
+    from autoscaler.cli.local import settings_from_args
+
+    monkeypatch.delenv("EA_STATIC_POWER", raising=False)
+    for flags, expected in ((["--static-power", "30W"], 30.0), ([], 0.0)):
+        argv = ["local", *flags, "--", *TRAIN]
+        spec = settings_from_args(build_parser(argv).parse_args(argv)).job_spec(started_at_s=0.0)
+        assert spec.static_power_w == expected
+
+
 def test_help_says_what_each_price_and_power_flag_does(
         capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):

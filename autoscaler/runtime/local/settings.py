@@ -170,5 +170,6 @@ class LocalSettings(BaseModel):
             deadline_s=deadline,
             total_samples=self.total_samples,
             max_power_w=self.max_power_w,
+            static_power_w=self.static_power_w,
             prices=self.prices_from(started_at_s),
         )
