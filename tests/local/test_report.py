@@ -131,3 +131,16 @@ def test_the_reports_energy_is_the_ledgers_invalid_windows_not_counted() -> None
     r = build_report(rec)
     assert r["energy_j_by_source"] == {"estimate": pytest.approx(10 + 30 + 20 + 25 + 35),
                                        "nvml": pytest.approx(5.0)}
+
+
+def test_report_windows_carry_the_step_split_the_engine_saw(tmp_path: Path) -> None:
+    """A report replays its decisions only if it holds what the engine was given."""
+    from dataclasses import replace
+
+    rec = _record()
+    rec.windows[1] = replace(rec.windows[1], step_s=0.02, sync_s=0.005, batch_per_worker=64.0,
+                             nodes=1)  # fmt: skip
+    data = json.loads(write_report_json(build_report(rec), tmp_path).read_text())
+    split = ("step_s", "sync_s", "batch_per_worker", "nodes")
+    assert [data["windows"][1][k] for k in split] == [0.02, 0.005, 64.0, 1]
+    assert [data["windows"][0][k] for k in split] == [None] * 4  # samples only

@@ -57,6 +57,9 @@ def _window(w: Window) -> dict[str, Any]:
         "throughput_sps": _num(w.throughput_sps), "power_w": _num(w.power_w),
         "energy_j": _num(w.energy_j), "samples": _num(w.samples), "source": w.source,
         "quality": w.quality.value, "note": w.note,
+        # the step's split as the engine saw it, so that a report replays its decisions
+        "step_s": _num(w.step_s), "sync_s": _num(w.sync_s),
+        "batch_per_worker": _num(w.batch_per_worker), "nodes": w.nodes,
     }  # fmt: skip
 
 
