@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -59,6 +60,14 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     """Only set a flag: stopping mid-step would lose or tear the step."""
     global _STOP_REQUESTED
     _STOP_REQUESTED = True
+
+
+def _unix_time(text: str) -> float:
+    """A finite time in UNIX seconds (``nan`` would never be reached)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a time in UNIX seconds: {text!r}")
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -89,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--stop-at",
-        type=float,
+        type=_unix_time,
         default=None,
         help="stop (checkpointed, as on SIGTERM) at this wall-clock time, in UNIX seconds, "
         "whichever start is running: a fixed time budget across resizes (scripts/demo)",
@@ -246,6 +255,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train_elastic: rank 0 of {world}, resuming at step {step}", flush=True)
     stop_flag = torch.zeros(1, device=device)
     deadline = None if args.max_seconds is None else time.monotonic() + args.max_seconds
+
+    def out_of_time() -> str | None:
+        """Why this start's time is up (--max-seconds or --stop-at), else None."""
+        if deadline is not None and time.monotonic() >= deadline:
+            return f"stopped after --max-seconds {args.max_seconds:g}"
+        if args.stop_at is not None and time.time() >= args.stop_at:
+            return "stopped at --stop-at (its time budget)"
+        return None
+
     try:
         while max_steps is None or step < max_steps:
             x, y = batch_for_step(step, args.seed, args.global_batch, teacher, rank, world)
@@ -267,10 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             if rank == 0 and step % args.checkpoint_every == 0:
                 save_checkpoint(args.checkpoint, model, opt, step, args.global_batch, world)
                 last_saved = step
-            out_of_time = (deadline is not None and time.monotonic() >= deadline) or (
-                args.stop_at is not None and time.time() >= args.stop_at
-            )
-            stop_flag.fill_(1.0 if _STOP_REQUESTED or out_of_time else 0.0)
+            stop_flag.fill_(1.0 if _STOP_REQUESTED or out_of_time() is not None else 0.0)
             if distributed:  # all ranks stop after the same step; a wait on the others
                 with reporter.sync() if reporter is not None else contextlib.nullcontext():
                     dist.all_reduce(stop_flag, op=dist.ReduceOp.MAX)
@@ -282,11 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         if reporter is not None:
             reporter.close()
         if rank == 0:
-            why = "stopped by SIGTERM" if _STOP_REQUESTED else "finished"
-            if not _STOP_REQUESTED and deadline is not None and time.monotonic() >= deadline:
-                why = f"stopped after --max-seconds {args.max_seconds:g}"
-            elif not _STOP_REQUESTED and args.stop_at is not None and time.time() >= args.stop_at:
-                why = "stopped at --stop-at (its time budget)"
+            why = "stopped by SIGTERM" if _STOP_REQUESTED else (out_of_time() or "finished")
             print(f"train_elastic: {why} at step {step} (world {world})", flush=True)
         if distributed and dist.is_initialized():
             dist.destroy_process_group()

@@ -222,9 +222,9 @@ class Controller:
         # (else the linear fit: see decision/power_split.py).
         share = None if split is None else measured_busy_share(split)
         grid_share = None if model is None else busy_share(model, grid)
-        nodes = None if per_node is None else (lambda m: nodes_of(m, per_node))
         pw = fit_power_split(stats.replicas, stats.power_w, stats.power_se, grid, self._cfg,
-                             share, grid_share, nodes=nodes, static_w=self._spec.static_power_w)
+                             share, grid_share, known_static_w=self._spec.static_power_w,
+                             nodes=None if per_node is None else (lambda m: nodes_of(m, per_node)))
         pw = anchored(pw, stats.replicas, stats.power_w, stats.power_se)
         self._fit_key, self._fit, self._fit_stats = grid_key, (thr, pw), stats
         self._predictions = None

@@ -257,10 +257,10 @@ def _one_degree(
 
 def fit_power(
     n: np.ndarray, p: np.ndarray, se: np.ndarray, grid: np.ndarray, cfg: PolicyConfig,
-    nodes: Callable[[np.ndarray], np.ndarray] | None = None, static_w: float = 0.0,
+    nodes: Callable[[np.ndarray], np.ndarray] | None = None, known_static_w: float = 0.0,
 ) -> Curve:
     """Linear power fit of per-degree mean power (P0 pinned with one degree: to the known
-    ``static_w`` where the caller knows one below the measured power, else to 0).
+    ``known_static_w`` where the caller knows one below the measured power, else to 0).
 
     With ``nodes`` (degree -> nodes spanned) and measured degrees on at least two node counts
     among three or more degrees, a per-node term is fitted too: P(n) = P0 + p·n + q·nodes(n),
@@ -274,7 +274,7 @@ def fit_power(
         assert nodes is not None
         columns.append(nodes(n).astype(float))
     design = np.column_stack(columns)
-    known = static_w if not both and 0.0 < static_w < float(p[0]) else 0.0
+    known = known_static_w if not both and 0.0 < known_static_w < float(p[0]) else 0.0
     coef, cov, fitted = robust_linear_fit(design, p - known, se / (p - known))
     fitted = fitted + known
     static_w, per_worker_w = (float(coef[0]), float(coef[1])) if both else (known, float(coef[0]))

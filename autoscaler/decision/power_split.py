@@ -64,22 +64,22 @@ def busy_share(model: StepModel, grid: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def fit_power_split(
     n: np.ndarray, p: np.ndarray, se: np.ndarray, grid: np.ndarray, cfg: PolicyConfig,
     share: np.ndarray | None, share_grid: tuple[np.ndarray, np.ndarray] | None,
-    nodes: Callable[[np.ndarray], np.ndarray] | None = None, static_w: float = 0.0,
+    nodes: Callable[[np.ndarray], np.ndarray] | None = None, known_static_w: float = 0.0,
 ) -> Curve:
     """Power with a busy and a waiting per-worker draw, or today's fit where that is not
     identified (no split, too few degrees, shares too alike).
 
     ``n``, ``p``, ``se``: measured degrees (sorted), their mean power and standard errors;
     ``share``: the compute share measured at each of them; ``share_grid``: (mean, sd) of the
-    compute share at every degree of ``grid`` (measured ones included); ``static_w``: a known
-    draw that does not grow with n, for the one-degree prior (:func:`fit_power`).
+    compute share at every degree of ``grid`` (measured ones included); ``known_static_w``: a
+    known draw that does not grow with n, for the one-degree prior (:func:`fit_power`).
     """
     k = n.astype(float)
     with_nodes = nodes is not None and k.size >= 3 and np.unique(nodes(k)).size >= 2
     width = 4 if with_nodes else 3
     if (share is None or share_grid is None or k.size < width
             or float(np.ptp(share)) < MIN_SHARE_SPREAD):
-        return fit_power(n, p, se, grid, cfg, nodes=nodes, static_w=static_w)
+        return fit_power(n, p, se, grid, cfg, nodes=nodes, known_static_w=known_static_w)
     columns = [np.ones_like(k), k, k * share]
     if with_nodes:
         assert nodes is not None
@@ -89,7 +89,7 @@ def fit_power_split(
         # The data do not show waiting drawing less than computing beyond their noise: one
         # more free parameter would only widen the band and chase noise (a spurious split
         # moved a realistic-suite run to a degree its own measurements called worse).
-        return fit_power(n, p, se, grid, cfg, nodes=nodes, static_w=static_w)
+        return fit_power(n, p, se, grid, cfg, nodes=nodes, known_static_w=known_static_w)
     ext = extended_grid(grid, k)
     u_mean, u_sd = _share_on(ext, grid, share_grid, k, share)
     d = [np.ones_like(ext), ext, ext * u_mean]

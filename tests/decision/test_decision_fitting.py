@@ -255,7 +255,7 @@ def test_one_degree_power_prior_charges_a_known_static_draw_once(
     static_w: float, expected_at_2: float, expected_at_4: float
 ) -> None:
     n, p, se = np.array([1]), np.array([40.0]), np.array([0.2])
-    fit = fit_power(n, p, se, np.arange(1, 5), CFG, static_w=static_w)
+    fit = fit_power(n, p, se, np.arange(1, 5), CFG, known_static_w=static_w)
     assert fit.mean[1] == pytest.approx(expected_at_2)
     assert fit.mean[3] == pytest.approx(expected_at_4)
     assert fit.mean[0] == pytest.approx(40.0)
